@@ -1,0 +1,24 @@
+using XmppRabbitComponent.Events;
+
+namespace XmppRabbitComponent.Publishing;
+
+/// <summary>
+/// The publishing engine as the XMPP side sees it (issue #2 and #3): events go in, in the order they
+/// happened; the engine owns the broker connection, the channel pool and the buffer.
+/// </summary>
+public interface IEventPublisher
+{
+    /// <summary>
+    /// Accepts one event for publishing. Returns when the event is buffered. Under the
+    /// <c>backpressure</c> policy it waits while the buffer is full (so the caller stops reading XMPP);
+    /// under <c>drop_oldest</c> it never waits.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled while waiting.</exception>
+    ValueTask EnqueueAsync(XmppEvent e, CancellationToken ct);
+
+    /// <summary>True while a broker connection is open.</summary>
+    bool IsConnected { get; }
+
+    /// <summary>Events accepted and not yet published (buffered or in flight).</summary>
+    long Pending { get; }
+}
