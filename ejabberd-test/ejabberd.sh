@@ -30,6 +30,22 @@ START_TIMEOUT=${XRC_EJABBERD_START_TIMEOUT:-60}
 NODE=xrc-ejabberd@localhost
 EJ_USER=ejabberd
 DIR="$XRC_RUN_DIR/ejabberd"
+
+# ejabberdctl runs the node as the `ejabberd` user, which must be able to
+# reach the scratch folder. When the checkout sits below a folder that user
+# cannot enter (e.g. a 0700 temporary folder), the scratch folder goes to
+# /var/tmp instead and .run/ejabberd becomes a symlink to it.
+if [ -L "$DIR" ]; then
+    DIR=$(readlink "$DIR")
+elif [ "$(id -u)" -eq 0 ] && [ ! -e "$DIR" ] && id "$EJ_USER" >/dev/null 2>&1; then
+    mkdir -p "$XRC_RUN_DIR"
+    if ! su -s /bin/sh -c 'test -x "$0"' "$EJ_USER" "$XRC_RUN_DIR" 2>/dev/null; then
+        alt="/var/tmp/xrc-ejabberd-$(printf '%s' "$XRC_RUN_DIR" | md5sum | cut -c1-12)"
+        mkdir -p "$alt"
+        ln -s "$alt" "$DIR"
+        DIR=$alt
+    fi
+fi
 ETC="$DIR/etc"
 CTL=/usr/sbin/ejabberdctl
 
@@ -179,6 +195,7 @@ do_status() {
 do_reset() {
     do_stop >/dev/null
     rm -rf "$DIR"
+    [ -L "$XRC_RUN_DIR/ejabberd" ] && rm -f "$XRC_RUN_DIR/ejabberd"
     echo "ejabberd reset (removed $DIR)"
 }
 
