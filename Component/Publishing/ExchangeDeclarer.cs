@@ -91,7 +91,8 @@ internal static partial class ExchangeDeclarer
         }
         finally
         {
-            try { await channel.DisposeAsync().ConfigureAwait(false); } catch (Exception) { /* closing a dead channel */ }
+            // A channel the broker closed needs no close handshake; disposing it would wait for one.
+            if (channel.IsOpen) { try { await channel.DisposeAsync().ConfigureAwait(false); } catch (Exception) { /* racing a close */ } }
         }
     }
 

@@ -77,7 +77,8 @@ internal sealed class PublishWorker
             }
             finally
             {
-                try { await channel.DisposeAsync().ConfigureAwait(false); } catch (Exception) { /* already dead */ }
+                // A channel the broker closed needs no close handshake; disposing it would wait for one.
+                if (channel.IsOpen) { try { await channel.DisposeAsync().ConfigureAwait(false); } catch (Exception) { /* racing a close */ } }
             }
         }
     }
