@@ -63,6 +63,7 @@ public sealed class RabbitOptionsValidator : IValidateOptions<RabbitOptions>
         XmppOptionsValidator.Positive(errors, "Rabbit:ShutdownTimeout", o.ShutdownTimeout);
         if (o.ReconnectMaxDelay < o.ReconnectMinDelay) errors.Add("Rabbit:ReconnectMaxDelay must not be less than Rabbit:ReconnectMinDelay");
         if (o.MaxInFlightPerWorker is < 1 or > 65_535) errors.Add($"Rabbit:MaxInFlightPerWorker must be 1-65535, got {o.MaxInFlightPerWorker}");
+        if (o.MaxNacksPerEvent < 1) errors.Add($"Rabbit:MaxNacksPerEvent must be at least 1, got {o.MaxNacksPerEvent}");
         if (o.MaxBufferedEvents < 1) errors.Add($"Rabbit:MaxBufferedEvents must be at least 1, got {o.MaxBufferedEvents}");
         if (o.MaxWorkerQueueLen < 0) errors.Add($"Rabbit:MaxWorkerQueueLen must be 0 (unset) or positive, got {o.MaxWorkerQueueLen}");
         if (string.IsNullOrEmpty(o.AppId)) errors.Add("Rabbit:AppId must be non-empty");

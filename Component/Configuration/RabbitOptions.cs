@@ -69,6 +69,8 @@ public sealed class RabbitOptions
     public TimeSpan ConfirmTimeout { get; set; } = TimeSpan.FromSeconds(60);
     /// <summary><c>Rabbit:MaxInFlightPerWorker</c>: unconfirmed publishes per channel. Default 64.</summary>
     public int MaxInFlightPerWorker { get; set; } = 64;
+    /// <summary><c>Rabbit:MaxNacksPerEvent</c>: an event nacked this many times is dropped (reason <c>nacked</c>) instead of published again, so one poison event cannot block its worker. Default 5.</summary>
+    public int MaxNacksPerEvent { get; set; } = 5;
     /// <summary><c>Rabbit:MaxBufferedEvents</c>: events waiting in the component across all workers. Default 100,000.</summary>
     public int MaxBufferedEvents { get; set; } = 100_000;
     /// <summary><c>Rabbit:MaxWorkerQueueLen</c>: events waiting per worker (the seed's per-worker limit); 0 = only the global bound.</summary>
