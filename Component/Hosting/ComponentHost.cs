@@ -1,0 +1,60 @@
+using Microsoft.AspNetCore.Diagnostics.HealthChecks;
+using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
+using XmppRabbitComponent.Configuration;
+using XmppRabbitComponent.Observability;
+using XmppRabbitComponent.Publishing;
+
+namespace XmppRabbitComponent.Hosting;
+
+/// <summary>
+/// Builds the component's ASP.NET Core host: configuration (appsettings.json, environment variables with
+/// <c>__</c>, command line), validated options, the XMPP service, the publisher, OpenTelemetry metrics at
+/// <c>/metrics</c>, and health checks at <c>/health/live</c> and <c>/health/ready</c> (issues #2 and #4).
+/// </summary>
+public static class ComponentHost
+{
+    /// <summary>The default HTTP endpoint (issue #2: <c>Urls</c>).</summary>
+    public const string DefaultUrls = "http://127.0.0.1:9464";
+
+    /// <summary>Builds the host. <paramref name="configure"/> lets tests add configuration sources last.</summary>
+    public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
+    {
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        configure?.Invoke(builder.Configuration);
+        if (string.IsNullOrEmpty(builder.Configuration["Urls"])) builder.WebHost.UseUrls(DefaultUrls);
+
+        var services = builder.Services;
+        // A misspelt key inside a section is an error naming it, not a silent default.
+        services.AddOptions<XmppOptions>().Bind(builder.Configuration.GetSection(XmppOptions.Section), o => o.ErrorOnUnknownConfiguration = true).ValidateOnStart();
+        services.AddOptions<RabbitOptions>().Bind(builder.Configuration.GetSection(RabbitOptions.Section), o => o.ErrorOnUnknownConfiguration = true).ValidateOnStart();
+        services.AddOptions<EventPusherOptions>().Bind(builder.Configuration.GetSection(EventPusherOptions.Section), o => o.ErrorOnUnknownConfiguration = true).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<XmppOptions>, XmppOptionsValidator>();
+        services.AddSingleton<IValidateOptions<RabbitOptions>, RabbitOptionsValidator>();
+        services.AddSingleton<IValidateOptions<EventPusherOptions>, EventPusherOptionsValidator>();
+
+        services.AddSingleton(TimeProvider.System);
+        services.AddSingleton<ComponentState>();
+        services.AddSingleton(sp => new ComponentMetrics(
+            sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
+            sp.GetRequiredService<IOptions<XmppOptions>>().Value.EffectiveLocalDomains()[0]));
+        services.AddSingleton<RabbitEventPublisher>();
+        services.AddSingleton<IEventPublisher>(sp => sp.GetRequiredService<RabbitEventPublisher>());
+        services.AddHostedService(sp => sp.GetRequiredService<RabbitEventPublisher>());
+        services.AddHostedService<XmppComponentService>();
+
+        var otel = services.AddOpenTelemetry().WithMetrics(m =>
+        {
+            m.AddMeter(ComponentMetrics.MeterName);
+            m.AddPrometheusExporter();
+            if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])) m.AddOtlpExporter();
+        });
+        services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
+
+        var app = builder.Build();
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        return app;
+    }
+}

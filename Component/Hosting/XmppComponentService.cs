@@ -1,0 +1,158 @@
+using System.Net.Sockets;
+using System.Xml.Linq;
+using Microsoft.Extensions.Options;
+using XmppRabbitComponent.Classification;
+using XmppRabbitComponent.Configuration;
+using XmppRabbitComponent.Events;
+using XmppRabbitComponent.Observability;
+using XmppRabbitComponent.Publishing;
+using XmppRabbitComponent.Xmpp;
+
+namespace XmppRabbitComponent.Hosting;
+
+/// <summary>
+/// Owns the whole XMPP side (issue #2): connect → handshake → read stanzas → answer IQs / classify →
+/// hand events to the publisher, then back off and reconnect when the stream ends (issue #5). One loop,
+/// awaited by the host; nothing fire-and-forget. Each event is accepted by the publisher before the next
+/// stanza is read, so a full buffer (backpressure policy) stops reading and the XMPP server buffers, and
+/// nothing already read is lost on a reconnect.
+/// </summary>
+public sealed partial class XmppComponentService(
+    IOptions<XmppOptions> xmppOptions,
+    IOptions<EventPusherOptions> pusherOptions,
+    IEventPublisher publisher,
+    ComponentMetrics metrics,
+    ComponentState state,
+    TimeProvider time,
+    ILogger<XmppComponentService> logger) : BackgroundService
+{
+    private readonly XmppOptions _xmpp = xmppOptions.Value;
+    private readonly EventPusherOptions _pusher = pusherOptions.Value;
+    private readonly EventRouter _router = new(pusherOptions.Value.Rabbit);
+
+    /// <inheritdoc />
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        // The classifier lives across reconnects: presence state and copy matching survive a stream restart.
+        var classifier = new EventClassifier(ClassifierSettings.From(_xmpp, _pusher));
+        var policy = ReconnectPolicy.FromOptions(_xmpp);
+        var failures = 0;
+        LogStarting(_xmpp.Host, _xmpp.Port, _xmpp.ComponentDomain, string.Join(",", _xmpp.EffectiveLocalDomains()));
+        while (!stoppingToken.IsCancellationRequested)
+        {
+            Exception? failure = null;
+            try
+            {
+                await using var connection = await ComponentConnection.ConnectAsync(_xmpp, logger, stoppingToken);
+                failures = 0;
+                state.XmppAuthenticated = true;
+                metrics.StreamUp(true);
+                LogAuthenticated(_xmpp.ComponentDomain, _xmpp.Host, _xmpp.Port);
+                await foreach (var stanza in connection.ReadStanzasAsync(stoppingToken))
+                    await HandleAsync(connection, classifier, stanza, stoppingToken);
+                LogStreamEnded(_xmpp.Host, _xmpp.Port, connection.EndReason?.ToString() ?? "unknown");
+            }
+            catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
+            {
+                break;
+            }
+            catch (StreamErrorException e) when (e.IsAuthenticationRefusal)
+            {
+                failure = e;
+                LogHandshakeRefused(e.ConditionName, _xmpp.ComponentDomain, _xmpp.AuthFailureDelay.TotalSeconds);
+            }
+            catch (StreamErrorException e)
+            {
+                failure = e;
+                LogStreamError(e.ConditionName, e.Text ?? "");
+            }
+            catch (XmppProtocolException e)
+            {
+                failure = e;
+                LogProtocolViolation(e.Cause, e.Message);
+            }
+            catch (Exception e) when (e is IOException or SocketException or XmppStreamException or System.Threading.Channels.ChannelClosedException)
+            {
+                failure = e;
+                LogConnectionFailed(_xmpp.Host, _xmpp.Port, e.GetType().Name, e.Message);
+            }
+            catch (Exception e)
+            {
+                // Not a stream fault: a bug. Log it with its stack and recover like any other failure.
+                failure = e;
+                LogUnexpected(e);
+            }
+            finally
+            {
+                if (state.XmppAuthenticated) { state.XmppAuthenticated = false; metrics.StreamUp(false); }
+            }
+
+            metrics.StreamReconnect(ReconnectPolicy.CauseName(failure));
+            failures++;
+            var delay = policy.NextDelay(failures, ReconnectPolicy.Classify(failure), Random.Shared.NextDouble());
+            LogReconnecting(delay.TotalSeconds, failures);
+            try { await Task.Delay(delay, time, stoppingToken); }
+            catch (OperationCanceledException) { break; }
+        }
+        LogStopped();
+    }
+
+    private async Task HandleAsync(ComponentConnection connection, EventClassifier classifier, XElement stanza, CancellationToken ct)
+    {
+        var name = stanza.Name.LocalName;
+        metrics.StanzaReceived(name is "message" or "presence" or "iq" ? name : "other");
+        if (name == "iq")
+        {
+            var reply = IqResponder.Respond(stanza, _xmpp.ComponentDomain);
+            if (reply is not null) await connection.SendAsync(reply, ct);
+        }
+
+        var result = classifier.Classify(stanza, time.GetUtcNow());
+        foreach (var reason in result.Skips) metrics.StanzaSkipped(reason.Label());
+        // The classifier raises this once per advertisement that takes presence away, so log every time.
+        if (result.PresencePermissionMissing) LogNoPresencePrivilege();
+        if (result.Fault is { } fault) LogClassifierFault(fault, name);
+        foreach (var e in result.Events)
+        {
+            if (!_router.IsEnabled(e.Kind)) { metrics.EventDropped("disabled"); continue; }
+            metrics.EventProduced(e.Kind.Name());
+            await publisher.EnqueueAsync(e, ct);
+        }
+    }
+
+    [LoggerMessage(EventId = 1000, Level = LogLevel.Information, Message = "XMPP component starting: server {Host}:{Port}, component domain {ComponentDomain}, local domains {LocalDomains}")]
+    private partial void LogStarting(string host, int port, string componentDomain, string localDomains);
+
+    [LoggerMessage(EventId = 1001, Level = LogLevel.Information, Message = "XMPP stream authenticated as {ComponentDomain} at {Host}:{Port}")]
+    private partial void LogAuthenticated(string componentDomain, string host, int port);
+
+    [LoggerMessage(EventId = 1002, Level = LogLevel.Warning, Message = "XMPP stream with {Host}:{Port} ended: {EndReason}")]
+    private partial void LogStreamEnded(string host, int port, string endReason);
+
+    [LoggerMessage(EventId = 1003, Level = LogLevel.Error, Message = "XMPP handshake refused ({Condition}): the component secret (Xmpp:Secret) or the component domain {ComponentDomain} (Xmpp:ComponentDomain) is wrong for this server; retrying in no less than {AuthFailureDelaySeconds} s")]
+    private partial void LogHandshakeRefused(string condition, string componentDomain, double authFailureDelaySeconds);
+
+    [LoggerMessage(EventId = 1004, Level = LogLevel.Warning, Message = "XMPP stream error from the server: {Condition}. {Detail}")]
+    private partial void LogStreamError(string condition, string detail);
+
+    [LoggerMessage(EventId = 1005, Level = LogLevel.Warning, Message = "XMPP protocol violation by the server stream, closed with {Condition}: {Detail}")]
+    private partial void LogProtocolViolation(string condition, string detail);
+
+    [LoggerMessage(EventId = 1006, Level = LogLevel.Warning, Message = "XMPP connection to {Host}:{Port} failed ({ErrorType}): {Detail}")]
+    private partial void LogConnectionFailed(string host, int port, string errorType, string detail);
+
+    [LoggerMessage(EventId = 1007, Level = LogLevel.Information, Message = "XMPP reconnect in {DelaySeconds:0.0} s (consecutive failures: {Failures})")]
+    private partial void LogReconnecting(double delaySeconds, int failures);
+
+    [LoggerMessage(EventId = 1008, Level = LogLevel.Warning, Message = "The server's privilege advertisement (XEP-0356) grants no presence permission: presence events will come only from forwarded copies and presence sent to the component")]
+    private partial void LogNoPresencePrivilege();
+
+    [LoggerMessage(EventId = 1010, Level = LogLevel.Error, Message = "Classifier failed on a {StanzaKind} stanza; the stanza was skipped and counted (classifier_fault)")]
+    private partial void LogClassifierFault(Exception exception, string stanzaKind);
+
+    [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Unexpected failure in the XMPP loop; reconnecting")]
+    private partial void LogUnexpected(Exception exception);
+
+    [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "XMPP component stopped")]
+    private partial void LogStopped();
+}
