@@ -1,0 +1,186 @@
+namespace XmppRabbitComponent.Tests.Integration;
+
+/// <summary>
+/// Issue #2, end to end: real users on a real ejabberd, the real component, a real RabbitMQ consumer
+/// asserting exact exchanges, routing keys and JSON.
+/// </summary>
+[TestFixture, Category("Integration"), NonParallelizable]
+public sealed class EndToEndTests
+{
+    private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(1.5);
+    private readonly XmppTestServers _servers = XmppTestServers.Current;
+    private readonly List<IAsyncDisposable> _cleanup = [];
+
+    [SetUp]
+    public Task RequireServers() => _servers.RequireAsync();
+
+    [TearDown]
+    public async Task CleanUp()
+    {
+        for (var i = _cleanup.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                if (_cleanup[i] is TestXmppClient c) await c.LogoutAsync();
+                else await _cleanup[i].DisposeAsync();
+            }
+            catch (Exception e) { TestContext.Out.WriteLine($"cleanup: {e.Message}"); }
+        }
+        _cleanup.Clear();
+    }
+
+    private T Track<T>(T item) where T : IAsyncDisposable { _cleanup.Add(item); return item; }
+
+    private async Task<TestXmppClient> OnlineAsync(string user, string resource) =>
+        await OnlineAsync(user, resource, presence: true);
+
+    private async Task<TestXmppClient> OnlineAsync(string user, string resource, bool presence)
+    {
+        var c = Track(await TestXmppClient.ConnectAsync(_servers, user, resource));
+        if (presence) await c.SendPresenceAsync();
+        return c;
+    }
+
+    private static string Presence(string full, bool present) => $"{{\"user_id\":\"{full}\",\"present\":{(present ? "true" : "false")}}}";
+    private static string Msg(string to, string body, string from) => $"{{\"to_user_id\":\"{to}\",\"message\":\"{body}\",\"from_user_id\":\"{from}\"}}";
+
+    private static void AssertEvents(IEnumerable<ReceivedEvent> actual, params (string Exchange, string Key, string Json)[] expected)
+    {
+        var got = actual.Select(e => (e.Exchange, e.RoutingKey, e.Body)).OrderBy(x => x.ToString()).ToList();
+        var want = expected.Select(e => (e.Exchange, e.Key, e.Json)).OrderBy(x => x.ToString()).ToList();
+        Assert.That(got, Is.EqualTo(want), "events (exchange, routing key, JSON)");
+    }
+
+    [Test]
+    public async Task Login_show_change_and_logout_publish_present_true_then_nothing_then_present_false()
+    {
+        await using var component = Track(await ComponentUnderTest.StartAsync(_servers));
+        var consumer = Track(await TestEventConsumer.StartDefaultAsync(_servers));
+
+        var alice = await OnlineAsync("alice", "pres1");
+        AssertEvents(await consumer.TakeAsync(1, EventTimeout), ("presence", "alice@localhost", Presence("alice@localhost/pres1", true)));
+        var first = (await consumer.DrainAsync(Quiet));
+        Assert.That(first, Is.Empty, "one login is one event, whatever number of feeds report it");
+
+        await alice.SendPresenceAsync(show: "away");
+        Assert.That(await consumer.DrainAsync(Quiet), Is.Empty, "a show change is not a presence change");
+
+        await alice.SendPresenceAsync("unavailable");
+        AssertEvents(await consumer.TakeAsync(1, EventTimeout), ("presence", "alice@localhost", Presence("alice@localhost/pres1", false)));
+        Assert.That(await consumer.DrainAsync(Quiet), Is.Empty);
+    }
+
+    [Test]
+    public async Task Published_messages_carry_content_type_json()
+    {
+        await using var component = Track(await ComponentUnderTest.StartAsync(_servers));
+        var consumer = Track(await TestEventConsumer.StartDefaultAsync(_servers));
+        await OnlineAsync("alice", "props");
+        var e = (await consumer.TakeAsync(1, EventTimeout)).Single();
+        Assert.That(e.Properties.ContentType, Is.EqualTo("application/json"));
+    }
+
+    [Test]
+    public async Task Chat_to_a_bare_and_to_a_full_JID_publishes_one_sent_and_one_received_each()
+    {
+        await using var component = Track(await ComponentUnderTest.StartAsync(_servers));
+        var consumer = Track(await TestEventConsumer.StartDefaultAsync(_servers));
+        var alice = await OnlineAsync("alice", "chat1");
+        var bob = await OnlineAsync("bob", "chat1");
+        await consumer.TakeAsync(2, EventTimeout); // the two logins
+        await consumer.DrainAsync(Quiet);
+
+        await alice.SendMessageAsync("bob@localhost", "chat", "Hello, Bob");
+        await bob.WaitForAsync(m => m.Name.LocalName == "message", EventTimeout);
+        AssertEvents(await consumer.TakeAsync(2, EventTimeout),
+            ("chat_msg", "alice@localhost.chat_msg_sent", Msg("bob@localhost", "Hello, Bob", "alice@localhost/chat1")),
+            ("chat_msg", "bob@localhost.chat_msg_recv", Msg("bob@localhost", "Hello, Bob", "alice@localhost/chat1")));
+        Assert.That(await consumer.DrainAsync(Quiet), Is.Empty);
+
+        await bob.SendMessageAsync("alice@localhost/chat1", "chat", "Hi <Alice> & \"friends\" 😀");
+        AssertEvents(await consumer.TakeAsync(2, EventTimeout),
+            ("chat_msg", "bob@localhost.chat_msg_sent", Msg("alice@localhost/chat1", "Hi <Alice> & \\\"friends\\\" 😀", "bob@localhost/chat1")),
+            ("chat_msg", "alice@localhost.chat_msg_recv", Msg("alice@localhost/chat1", "Hi <Alice> & \\\"friends\\\" 😀", "bob@localhost/chat1")));
+        Assert.That(await consumer.DrainAsync(Quiet), Is.Empty);
+    }
+
+    [Test]
+    public async Task Chat_without_body_headline_and_normal_messages_publish_nothing()
+    {
+        await using var component = Track(await ComponentUnderTest.StartAsync(_servers));
+        var consumer = Track(await TestEventConsumer.StartDefaultAsync(_servers));
+        var alice = await OnlineAsync("alice", "skip1");
+        var bob = await OnlineAsync("bob", "skip1");
+        await consumer.TakeAsync(2, EventTimeout);
+        await consumer.DrainAsync(Quiet);
+
+        var chatStates = System.Xml.Linq.XNamespace.Get("http://jabber.org/protocol/chatstates");
+        await alice.SendMessageAsync("bob@localhost", "chat", null, extra: [new System.Xml.Linq.XElement(chatStates + "composing")]);
+        await alice.SendMessageAsync("bob@localhost", "headline", "news");
+        await alice.SendMessageAsync("bob@localhost", "normal", "plain normal");
+        // a marker that everything before it was processed: this one must come through
+        await alice.SendMessageAsync("bob@localhost", "chat", "after");
+        var events = await consumer.TakeAsync(2, EventTimeout);
+        AssertEvents(events,
+            ("chat_msg", "alice@localhost.chat_msg_sent", Msg("bob@localhost", "after", "alice@localhost/skip1")),
+            ("chat_msg", "bob@localhost.chat_msg_recv", Msg("bob@localhost", "after", "alice@localhost/skip1")));
+        Assert.That(await consumer.DrainAsync(Quiet), Is.Empty);
+    }
+
+    [Test]
+    public async Task Groupchat_publishes_one_sent_and_one_received_per_occupant_and_markers_publish_nothing()
+    {
+        await using var component = Track(await ComponentUnderTest.StartAsync(_servers));
+        var consumer = Track(await TestEventConsumer.StartDefaultAsync(_servers));
+        var alice = await OnlineAsync("alice", "muc1");
+        var bob = await OnlineAsync("bob", "muc1");
+        var room = $"e2e-{Guid.NewGuid():N}@{_servers.MucDomain}";
+        await alice.JoinRoomAsync(room, "alice");
+        await bob.JoinRoomAsync(room, "bob");
+        await consumer.TakeAsync(2, EventTimeout); // logins; joining a room is not going online
+        Assert.That(await consumer.DrainAsync(Quiet), Is.Empty, "joining a room publishes no presence event");
+
+        await bob.SendMessageAsync(room, "groupchat", "Hi, Everyone!");
+        AssertEvents(await consumer.TakeAsync(3, EventTimeout),
+            ("groupchat_msg", "bob@localhost.groupchat_msg_sent", Msg(room, "Hi, Everyone!", "bob@localhost/muc1")),
+            ("groupchat_msg", "alice@localhost.groupchat_msg_recv", Msg("alice@localhost/muc1", "Hi, Everyone!", room + "/bob")),
+            ("groupchat_msg", "bob@localhost.groupchat_msg_recv", Msg("bob@localhost/muc1", "Hi, Everyone!", room + "/bob")));
+        Assert.That(await consumer.DrainAsync(Quiet), Is.Empty);
+
+        var markers = System.Xml.Linq.XNamespace.Get("urn:xmpp:chat-markers:0");
+        await alice.SendMessageAsync(room, "groupchat", null, extra: [new System.Xml.Linq.XElement(markers + "displayed", new System.Xml.Linq.XAttribute("id", "x1"))]);
+        Assert.That(await consumer.DrainAsync(Quiet), Is.Empty, "a marker-only groupchat publishes nothing");
+    }
+
+    [Test]
+    public async Task Custom_exchange_names_and_topics_are_used_and_a_disabled_exchange_gets_nothing()
+    {
+        var suffix = Guid.NewGuid().ToString("N")[..8];
+        var overrides = new Dictionary<string, string?>
+        {
+            ["EventPusher:Rabbit:PresenceExchange:Enabled"] = "false",
+            ["EventPusher:Rabbit:PresenceExchange:Name"] = $"custom_presence_{suffix}",
+            ["EventPusher:Rabbit:ChatMsgExchange:Name"] = $"custom_chat_{suffix}",
+            ["EventPusher:Rabbit:ChatMsgExchange:Type"] = "direct",
+            ["EventPusher:Rabbit:ChatMsgExchange:SentTopic"] = "out",
+            ["EventPusher:Rabbit:ChatMsgExchange:RecvTopic"] = "in",
+            ["EventPusher:Rabbit:GroupchatMsgExchange:Name"] = $"custom_group_{suffix}",
+        };
+        await using var component = Track(await ComponentUnderTest.StartAsync(_servers, overrides));
+        Assert.That(await TestEventConsumer.ExchangeExistsAsync(_servers, $"custom_group_{suffix}"), Is.True, "enabled exchanges are declared at start");
+        Assert.That(await TestEventConsumer.ExchangeExistsAsync(_servers, $"custom_presence_{suffix}"), Is.False, "a disabled exchange is not declared");
+        var consumer = Track(await TestEventConsumer.StartAsync(_servers, ("presence", "topic", false)));
+        // a direct exchange needs exact bindings
+        var direct = Track(await TestEventConsumer.StartDirectAsync(_servers, $"custom_chat_{suffix}", "alice@localhost.out", "bob@localhost.in"));
+
+        var alice = await OnlineAsync("alice", "cust1");
+        var bob = await OnlineAsync("bob", "cust1");
+        await bob.WaitForAsync(p => p.Name.LocalName == "presence" && ((string?)p.Attribute("from"))?.StartsWith("alice@") == true, EventTimeout);
+        await alice.SendMessageAsync("bob@localhost", "chat", "custom");
+        AssertEvents(await direct.TakeAsync(2, EventTimeout),
+            ($"custom_chat_{suffix}", "alice@localhost.out", Msg("bob@localhost", "custom", "alice@localhost/cust1")),
+            ($"custom_chat_{suffix}", "bob@localhost.in", Msg("bob@localhost", "custom", "alice@localhost/cust1")));
+        Assert.That(await consumer.DrainAsync(Quiet), Is.Empty, "the presence exchange is disabled: logins publish nothing, not even to the default name");
+    }
+}

@@ -1,0 +1,14 @@
+namespace XmppRabbitComponent.Tests.Integration;
+
+/// <summary>Turns missing servers into a failing test with instructions: integration tests never skip.</summary>
+public static class IntegrationRequirements
+{
+    /// <summary>Fails the current test unless the servers of <paramref name="servers"/> answer.</summary>
+    public static async Task RequireAsync(this XmppTestServers servers, bool xmpp = true)
+    {
+        var missing = await servers.MissingAsync(xmpp);
+        if (missing.Count > 0)
+            Assert.Fail($"Integration test needs real servers; not reachable: {string.Join(", ", missing)}. " +
+                        "Start them with `ejabberd-test/servers.sh start` (or run the tests with `ejabberd-test/run-tests.sh`).");
+    }
+}
