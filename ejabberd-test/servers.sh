@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Install (when missing), start, stop and report the private test servers:
-# RabbitMQ `main` (127.0.0.1:5673) and ejabberd (c2s 5322, component 5375).
+# RabbitMQ `main` (127.0.0.1:5673), RabbitMQ `second` (127.0.0.1:5674, the broker that
+# crash tests kill and restart) and ejabberd (c2s 5322, component 5375).
 #
 #   ejabberd-test/servers.sh {start|stop|status}
 #
@@ -35,20 +36,25 @@ do_start() {
     mkdir -p "$XRC_RUN_DIR"
     # Start both at once (each spends most of its start-up waiting).
     local r_out="$XRC_RUN_DIR/.start-rabbit.out" e_out="$XRC_RUN_DIR/.start-ejabberd.out" r_rc=0 e_rc=0
+    local r2_out="$XRC_RUN_DIR/.start-rabbit2.out" r2_rc=0
     "$XRC_TEST_DIR/rabbitmq.sh" start main >"$r_out" 2>&1 &
     local r_pid=$!
+    "$XRC_TEST_DIR/rabbitmq.sh" start second >"$r2_out" 2>&1 &
+    local r2_pid=$!
     "$XRC_TEST_DIR/ejabberd.sh" start >"$e_out" 2>&1 &
     local e_pid=$!
     wait "$r_pid" || r_rc=$?
     wait "$e_pid" || e_rc=$?
-    if [ $r_rc -ne 0 ] || [ $e_rc -ne 0 ]; then
-        cat "$r_out" "$e_out" >&2
-        xrc_die "starting the test servers failed (rabbitmq exit $r_rc, ejabberd exit $e_rc)"
+    wait "$r2_pid" || r2_rc=$?
+    if [ $r_rc -ne 0 ] || [ $e_rc -ne 0 ] || [ $r2_rc -ne 0 ]; then
+        cat "$r_out" "$r2_out" "$e_out" >&2
+        xrc_die "starting the test servers failed (rabbitmq main exit $r_rc, rabbitmq second exit $r2_rc, ejabberd exit $e_rc)"
     fi
     # One line per server (the inet_config chatter of ejabberdctl is dropped).
     grep -E '^rabbitmq ' "$r_out" | tail -n 1
+    grep -E '^rabbitmq ' "$r2_out" | tail -n 1
     grep -E '^ejabberd ' "$e_out" | tail -n 1
-    rm -f "$r_out" "$e_out"
+    rm -f "$r_out" "$r2_out" "$e_out"
     write_env
     echo "connection facts: $XRC_RUN_DIR/servers.env"
 }

@@ -42,15 +42,18 @@ public sealed class ObservabilityTests
             await alice.SendPresenceAsync();
             await bob.SendPresenceAsync();
             await consumer.TakeAsync(2, EventTimeout);
-            await Eventually(() => probe.Sum(p + "messages_published") >= 2, "the two presence events counted");
+            await Eventually(() => probe.Sum(p + "messages_published") >= 2 && probe.Count(p + "message_publish_time") >= 2
+                && probe.Count(p + "message_payload_size") >= 2, "the two presence events counted");
             var published = probe.Sum(p + "messages_published");
             var timed = probe.Count(p + "message_publish_time");
             var sized = probe.Count(p + "message_payload_size");
             var bytes = probe.Sum(p + "message_payload_size");
 
+            TestContext.Out.WriteLine($"snapshot published={published} timed={timed} sized={sized} bytes={bytes}");
             await alice.SendMessageAsync("bob@localhost", "chat", "metrics");
             var chat = await consumer.TakeAsync(2, EventTimeout);
-            await Eventually(() => probe.Sum(p + "messages_published") >= published + 2, "two more published");
+            await Eventually(() => probe.Count(p + "message_payload_size") >= sized + 2, "two more published");
+            await Task.Delay(300); // anything extra would show up now
             Assert.Multiple(() =>
             {
                 Assert.That(probe.Sum(p + "messages_published"), Is.EqualTo(published + 2), "one chat message: exactly two published (sent + received)");
