@@ -56,7 +56,7 @@ internal sealed class PublishWorker
             }
             catch (Exception e) when (!hardStop.IsCancellationRequested)
             {
-                _owner.Logger.LogDebug(e, "Worker {Worker}: cannot open a channel; retrying", _id);
+                _owner.Logger.LogDebug(new EventId(2101, "PublishWorker"), e, "Worker {Worker}: cannot open a channel; retrying", _id);
                 await _owner.DelayAsync(failures++, hardStop).ConfigureAwait(false);
                 continue;
             }
@@ -70,7 +70,7 @@ internal sealed class PublishWorker
             {
                 var requeued = RequeueInFlight();
                 var reason = channel.CloseReason;
-                _owner.Logger.LogWarning("Worker {Worker}: channel lost ({Reason}; broker: {Code} {Text}); {Requeued} unconfirmed events will be published again",
+                _owner.Logger.LogWarning(new EventId(2102, "PublishWorker"), "Worker {Worker}: channel lost ({Reason}; broker: {Code} {Text}); {Requeued} unconfirmed events will be published again",
                     _id, e.Message, reason?.ReplyCode, reason?.ReplyText, requeued);
                 if (reason is { ReplyCode: 404 }) await _owner.RedeclareAsync(connection, hardStop).ConfigureAwait(false);
                 await _owner.DelayAsync(failures++, hardStop).ConfigureAwait(false);

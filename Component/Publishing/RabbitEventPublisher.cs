@@ -105,7 +105,7 @@ public sealed class RabbitEventPublisher : IEventPublisher, IHostedService, IAsy
         {
             Metrics.MessageFailed(route.Exchange, TimeSpan.Zero, "routing_key_too_long");
             Metrics.EventDropped("routing_key_too_long");
-            Logger.LogWarning("Event {Kind} not published: routing key of {Bytes} bytes exceeds the AMQP limit of 255",
+            Logger.LogWarning(new EventId(2001, "Publisher"), "Event {Kind} not published: routing key of {Bytes} bytes exceeds the AMQP limit of 255",
                 e.Kind.Name(), System.Text.Encoding.UTF8.GetByteCount(route.RoutingKey));
             return;
         }
@@ -114,7 +114,7 @@ public sealed class RabbitEventPublisher : IEventPublisher, IHostedService, IAsy
         catch (ArgumentException ex)
         {
             Metrics.EventDropped("invalid_payload");
-            Logger.LogWarning("Event {Kind} not published: {Error}", e.Kind.Name(), ex.Message);
+            Logger.LogWarning(new EventId(2002, "Publisher"), "Event {Kind} not published: {Error}", e.Kind.Name(), ex.Message);
             return;
         }
         var now = Time.GetUtcNow();
@@ -160,7 +160,7 @@ public sealed class RabbitEventPublisher : IEventPublisher, IHostedService, IAsy
         Buffer.Complete();
         var drained = Task.WhenAll(_workerTasks);
         var start = Time.GetTimestamp();
-        Logger.LogInformation("Publisher stopping: draining {Pending} events (timeout {Timeout})", Pending, _o.ShutdownTimeout);
+        Logger.LogInformation(new EventId(2003, "Publisher"), "Publisher stopping: draining {Pending} events (timeout {Timeout})", Pending, _o.ShutdownTimeout);
         try { await drained.WaitAsync(_o.ShutdownTimeout, Time, cancellationToken).ConfigureAwait(false); }
         catch (Exception) when (!drained.IsCompleted) { /* time ran out */ }
         _hardStop.Cancel();
@@ -170,10 +170,10 @@ public sealed class RabbitEventPublisher : IEventPublisher, IHostedService, IAsy
         {
             Metrics.EventDropped("shutdown", left);
             Interlocked.Add(ref _pending, -left);
-            Logger.LogWarning("Publisher stopped after {Elapsed}: {Left} events were not published (shutdown timeout {Timeout})",
+            Logger.LogWarning(new EventId(2004, "Publisher"), "Publisher stopped after {Elapsed}: {Left} events were not published (shutdown timeout {Timeout})",
                 Time.GetElapsedTime(start), left, _o.ShutdownTimeout);
         }
-        else Logger.LogInformation("Publisher drained in {Elapsed}", Time.GetElapsedTime(start));
+        else Logger.LogInformation(new EventId(2005, "Publisher"), "Publisher drained in {Elapsed}", Time.GetElapsedTime(start));
         _tickTimer?.Dispose();
         await _stopConnecting.CancelAsync().ConfigureAwait(false);
         if (_connectionLoop is not null) { try { await _connectionLoop.ConfigureAwait(false); } catch (Exception) { } }
@@ -203,7 +203,7 @@ public sealed class RabbitEventPublisher : IEventPublisher, IHostedService, IAsy
             {
                 Metrics.ConnectionFailed();
                 var delay = Backoff.Delay(attempt++, _o.ReconnectMinDelay, _o.ReconnectMaxDelay, Random.Shared.NextDouble());
-                Logger.LogWarning("RabbitMQ not reachable at {Hosts} as user {User} ({Error}); attempt {Attempt}, retrying in {Delay}; {Pending} events waiting",
+                Logger.LogWarning(new EventId(2006, "Publisher"), "RabbitMQ not reachable at {Hosts} as user {User} ({Error}); attempt {Attempt}, retrying in {Delay}; {Pending} events waiting",
                     hosts, _o.Username, e.InnerException?.Message ?? e.Message, attempt, delay, Pending);
                 _firstAttempt.TrySetResult(null);
                 try { await Task.Delay(delay, Time, ct).ConfigureAwait(false); } catch (OperationCanceledException) { return; }
@@ -227,7 +227,7 @@ public sealed class RabbitEventPublisher : IEventPublisher, IHostedService, IAsy
             }
             catch (Exception e) when (!ct.IsCancellationRequested)
             {
-                Logger.LogWarning(e, "RabbitMQ connection lost while declaring exchanges; reconnecting");
+                Logger.LogWarning(new EventId(2007, "Publisher"), e, "RabbitMQ connection lost while declaring exchanges; reconnecting");
                 await CloseAsync(conn, ref counted).ConfigureAwait(false);
                 try { await Task.Delay(Backoff.Delay(attempt++, _o.ReconnectMinDelay, _o.ReconnectMaxDelay, Random.Shared.NextDouble()), Time, ct).ConfigureAwait(false); }
                 catch (OperationCanceledException) { return; }
@@ -237,7 +237,7 @@ public sealed class RabbitEventPublisher : IEventPublisher, IHostedService, IAsy
 
             attempt = 0;
             _connection = conn;
-            Logger.LogInformation("RabbitMQ connected to {Endpoint}; exchanges declared: {Exchanges}; {Pending} events waiting",
+            Logger.LogInformation(new EventId(2008, "Publisher"), "RabbitMQ connected to {Endpoint}; exchanges declared: {Exchanges}; {Pending} events waiting",
                 conn.Endpoint, string.Join(", ", _exchanges.Select(x => x.Name)), Pending);
             _connected.TrySetResult(conn);
             _firstAttempt.TrySetResult(null);
@@ -246,7 +246,7 @@ public sealed class RabbitEventPublisher : IEventPublisher, IHostedService, IAsy
             _connection = null;
             Interlocked.Exchange(ref _connected, new TaskCompletionSource<IConnection>(TaskCreationOptions.RunContinuationsAsynchronously));
             if (!ct.IsCancellationRequested)
-                Logger.LogWarning("RabbitMQ connection closed ({Reason}); reconnecting; {Pending} events waiting", conn.CloseReason?.ReplyText ?? "unknown", Pending);
+                Logger.LogWarning(new EventId(2009, "Publisher"), "RabbitMQ connection closed ({Reason}); reconnecting; {Pending} events waiting", conn.CloseReason?.ReplyText ?? "unknown", Pending);
             await CloseAsync(conn, ref counted).ConfigureAwait(false);
         }
     }
@@ -266,7 +266,7 @@ public sealed class RabbitEventPublisher : IEventPublisher, IHostedService, IAsy
 
     private void Fail(Exception e)
     {
-        Logger.LogCritical("{Error}", e.Message);
+        Logger.LogCritical(new EventId(2010, "Publisher"), "{Error}", e.Message);
         _fatal.TrySetResult(e);
         if (!_firstAttempt.TrySetResult(e))
         {
@@ -293,7 +293,7 @@ public sealed class RabbitEventPublisher : IEventPublisher, IHostedService, IAsy
         await _redeclareLock.WaitAsync(ct).ConfigureAwait(false);
         try { await ExchangeDeclarer.DeclareAllAsync(conn, _exchanges, ct).ConfigureAwait(false); }
         catch (Exception e) when (e is ExchangeMismatchException or ExchangeDeclareException) { Fail(e); }
-        catch (Exception e) when (!ct.IsCancellationRequested) { Logger.LogDebug(e, "Re-declare failed; the connection loop will retry"); }
+        catch (Exception e) when (!ct.IsCancellationRequested) { Logger.LogDebug(new EventId(2011, "Publisher"), e, "Re-declare failed; the connection loop will retry"); }
         finally { _redeclareLock.Release(); }
     }
 
@@ -321,7 +321,7 @@ public sealed class RabbitEventPublisher : IEventPublisher, IHostedService, IAsy
     {
         Interlocked.Decrement(ref _pending);
         Metrics.MessageReturned(e.Exchange);
-        Logger.LogDebug("Message {MessageId} returned unroutable by exchange {Exchange}", e.MessageId, e.Exchange);
+        Logger.LogDebug(new EventId(2012, "Publisher"), "Message {MessageId} returned unroutable by exchange {Exchange}", e.MessageId, e.Exchange);
     }
 
     internal void Dropped(PublishEnvelope e, string reason, bool count = true)

@@ -255,24 +255,24 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     private static string EscapeAttribute(string value) =>
         value.Replace("&", "&amp;").Replace("<", "&lt;").Replace("'", "&apos;").Replace("\"", "&quot;");
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Connecting to XMPP component port {Host}:{Port} as {ComponentDomain}")]
+    [LoggerMessage(EventId = 1100, Level = LogLevel.Debug, Message = "Connecting to XMPP component port {Host}:{Port} as {ComponentDomain}")]
     private static partial void LogConnecting(ILogger logger, string host, int port, string componentDomain);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "XEP-0114 handshake accepted for {ComponentDomain}, stream id {StreamId}")]
+    [LoggerMessage(EventId = 1101, Level = LogLevel.Debug, Message = "XEP-0114 handshake accepted for {ComponentDomain}, stream id {StreamId}")]
     private static partial void LogAuthenticated(ILogger logger, string componentDomain, string streamId);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Server stream error <{Condition}/>: {Text}")]
+    [LoggerMessage(EventId = 1102, Level = LogLevel.Debug, Message = "Server stream error <{Condition}/>: {Text}")]
     private static partial void LogServerStreamError(ILogger logger, string condition, string? text);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Closing the stream with <{Condition}/>: {Reason}")]
+    [LoggerMessage(EventId = 1103, Level = LogLevel.Debug, Message = "Closing the stream with <{Condition}/>: {Reason}")]
     private static partial void LogProtocolViolation(ILogger logger, string condition, string reason);
 
-    [LoggerMessage(Level = LogLevel.Debug, Message = "Problem while closing the XMPP connection")]
+    [LoggerMessage(EventId = 1104, Level = LogLevel.Debug, Message = "Problem while closing the XMPP connection")]
     private static partial void LogCloseProblem(ILogger logger, Exception exception);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "XMPP stream ended: {Reason}")]
+    [LoggerMessage(EventId = 1105, Level = LogLevel.Debug, Message = "XMPP stream ended: {Reason}")]
     private static partial void LogStreamEnded(ILogger logger, StreamEndReason reason);
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "No data from the XMPP server for {Timeout}; treating the connection as half-open")]
+    [LoggerMessage(EventId = 1106, Level = LogLevel.Debug, Message = "No data from the XMPP server for {Timeout}; treating the connection as half-open")]
     private static partial void LogReadTimeout(ILogger logger, TimeSpan timeout);
 }

@@ -1,0 +1,70 @@
+#!/usr/bin/env bash
+# The main job as a demo, in one command:
+#   1. installs (when missing) and starts the private RabbitMQ and ejabberd (ejabberd-test/servers.sh),
+#   2. builds and starts the component (`dotnet run --project Component`, Development settings),
+#      and waits until /health/ready says both connections are up,
+#   3. runs a scripted conversation of real users (ejabberd-test/Demo) while a RabbitMQ consumer bound
+#      to the three exchanges prints every event it receives,
+#   4. stops the component, prints a /metrics excerpt, and stops the servers it started.
+# Usage: ejabberd-test/demo.sh [--keep-servers]
+set -euo pipefail
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
+ROOT="$(cd "$HERE/.." && pwd -P)"
+# shellcheck source=lib.sh
+. "$HERE/lib.sh"
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+keep=
+[ "${1:-}" = "--keep-servers" ] && keep=1
+started_servers=
+if ! "$HERE/servers.sh" status >/dev/null 2>&1; then started_servers=1; fi
+"$HERE/servers.sh" start
+set -a
+# shellcheck source=/dev/null
+. "$XRC_RUN_DIR/servers.env"
+set +a
+
+component_pid=
+cleanup() {
+    if [ -n "$component_pid" ] && kill -0 "$component_pid" 2>/dev/null; then
+        kill -TERM "$component_pid" 2>/dev/null || true
+        wait "$component_pid" 2>/dev/null || true
+    fi
+    if [ -n "$started_servers" ] && [ -z "$keep" ]; then "$HERE/servers.sh" stop >/dev/null 2>&1 || true; fi
+}
+trap cleanup EXIT
+
+cd "$ROOT"
+echo "building ..."
+dotnet build -c Release -v quiet -nologo Component/Component.csproj >/dev/null
+dotnet build -c Release -v quiet -nologo ejabberd-test/Demo/Demo.csproj >/dev/null
+
+log="$XRC_RUN_DIR/component.log"
+echo "starting the component (log: $log)"
+ASPNETCORE_ENVIRONMENT=Development Logging__Console__FormatterOptions__SingleLine=true \
+Xmpp__Port="$XRC_COMPONENT_PORT" Xmpp__ComponentDomain="$XRC_COMPONENT_DOMAIN" Xmpp__Secret="$XRC_COMPONENT_SECRET" \
+Rabbit__Port="$XRC_RABBIT_PORT" \
+    dotnet run -c Release --no-build --project Component >"$log" 2>&1 &
+component_pid=$!
+
+ready=
+for _ in $(seq 1 150); do
+    if curl -fsS http://127.0.0.1:9464/health/ready >/dev/null 2>&1; then ready=1; break; fi
+    kill -0 "$component_pid" 2>/dev/null || break
+    sleep 0.2
+done
+if [ -z "$ready" ]; then
+    echo "the component did not become ready; its log:" >&2
+    tail -n 40 "$log" >&2
+    exit 1
+fi
+echo "component ready: $(curl -fsS http://127.0.0.1:9464/health/ready)"
+
+dotnet run -c Release --no-build --project ejabberd-test/Demo
+
+echo
+echo "### /metrics excerpt"
+curl -fsS http://127.0.0.1:9464/metrics | grep -E '^(mod_event_pusher_rabbit_(connections_active|messages_published_total|messages_failed_total|message_payload_size_bytes_count)|xmpp_component_events_produced_total|xmpp_component_stream_up)' || true
+echo
+echo "### component log (state changes)"
+grep -F 'XmppRabbitComponent.' "$log" | head -n 20 || true
