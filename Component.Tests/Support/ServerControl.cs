@@ -18,11 +18,23 @@ public static class ServerControl
         throw new InvalidOperationException($"XmppRabbitComponent.sln not found above {AppContext.BaseDirectory}");
     }
 
-    /// <summary>Runs <c>ejabberd-test/ejabberd.sh <paramref name="verb"/></c>.</summary>
-    public static Task EjabberdAsync(string verb) => RunAsync("ejabberd.sh", verb);
+    /// <summary>Runs <c>ejabberd-test/ejabberd.sh <paramref name="verb"/></c> (stop, start, restart), or does the same to the container.</summary>
+    public static Task EjabberdAsync(string verb) =>
+        ContainerServers.Active ? ContainerAsync(ContainerServers.Ejabberd!, verb) : RunAsync("ejabberd.sh", verb);
 
-    /// <summary>Runs <c>ejabberd-test/rabbitmq.sh <paramref name="verb"/> <paramref name="instance"/></c>.</summary>
-    public static Task RabbitAsync(string verb, string instance = "main") => RunAsync("rabbitmq.sh", verb, instance);
+    /// <summary>Runs <c>ejabberd-test/rabbitmq.sh <paramref name="verb"/> <paramref name="instance"/></c> (kill, stop, start), or does the same to the container.</summary>
+    public static Task RabbitAsync(string verb, string instance = "main") =>
+        ContainerServers.Active
+            ? ContainerAsync(instance == "second" ? ContainerServers.RabbitSecond! : ContainerServers.RabbitMain!, verb)
+            : RunAsync("rabbitmq.sh", verb, instance);
+
+    // Containers keep their file system across stop/start, so durable queues survive as with the scripts.
+    // Testcontainers has no SIGKILL; stop is the closest (docker stop: SIGTERM, then SIGKILL).
+    private static async Task ContainerAsync(DotNet.Testcontainers.Containers.IContainer container, string verb)
+    {
+        if (verb is "stop" or "kill" or "restart") await container.StopAsync();
+        if (verb is "start" or "restart") await container.StartAsync();
+    }
 
     private static async Task RunAsync(string script, params string[] args)
     {
