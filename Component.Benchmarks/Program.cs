@@ -1,103 +1,184 @@
-// Publishing throughput: the engine (RabbitEventPublisher) against a bare RabbitMQ.Client loop, same payloads,
-// same confirm mode, a consumer counting deliveries. Modes are entries of the Modes table; a "pipeline" mode
-// (stanzas through the XMPP reader) can be added there.
-// Usage: dotnet run -c Release --project Component.Benchmarks -- [--port 5673] [--events 50000] [--reps 3]
+// Throughput benchmarks against a real RabbitMQ, each mode side by side with a bare RabbitMQ.Client loop that
+// publishes the same payloads with the same routing keys, properties and confirm mode, a consumer counting
+// deliveries. Mode families are entries of the Families table:
+//   pipeline: the whole component (ComponentHost.Build, real host and services) fed by an in-process fake XMPP
+//             server (XEP-0114 on loopback) writing ejabberd-shaped forwarded copies as fast as the socket takes
+//             them; plus the XMPP side alone in memory (framer + parser + classifier, "parse+classify only").
+//   engine:   the publishing engine (RabbitEventPublisher) alone, fed by EnqueueAsync.
+// Usage: dotnet run -c Release --project Component.Benchmarks -- [--mode pipeline|engine|all] [--port 5673]
+//        [--events 50000] [--reps 3] [--quick]
+// (ejabberd-test/bench.sh does this and starts the private broker when it is not running.)
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
-using RabbitMQ.Client;
-using RabbitMQ.Client.Events;
+using XmppRabbitComponent.Benchmarks;
 using XmppRabbitComponent.Configuration;
 using XmppRabbitComponent.Events;
 using XmppRabbitComponent.Observability;
 using XmppRabbitComponent.Publishing;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
 
+var quick = args.Contains("--quick");
 var port = Arg("--port", 5673);
-var events = Arg("--events", 50_000);
-var reps = Arg("--reps", 3);
+var events = Arg("--events", quick ? 10_000 : 50_000);
+var reps = Arg("--reps", quick ? 1 : 3);
+var mode = ArgS("--mode", "pipeline");
 var host = Environment.GetEnvironmentVariable("XRC_RABBIT_HOST") ?? "127.0.0.1";
+var rabbit = new Rabbit(host, port);
 
-var modes = new Dictionary<string, Func<bool, int, Task<double>>>
+// Each family: the mode under test (by confirms and workers), and the messages the bare loop publishes for it.
+var families = new Dictionary<string, Func<Task>>
 {
-    ["engine"] = EngineAsync,
-    ["bare"] = BareAsync,
+    ["pipeline"] = PipelineFamilyAsync,
+    ["engine"] = EngineFamilyAsync,
 };
+if (mode != "all" && !families.ContainsKey(mode)) { Console.Error.WriteLine($"unknown --mode {mode}; one of {string.Join(", ", families.Keys)}, all"); return 2; }
 
-Console.WriteLine($"events={events} reps={reps} broker={host}:{port}; events/s, median of {reps}");
-Console.WriteLine("| confirms | workers | engine ev/s | bare ev/s | engine/bare |");
-Console.WriteLine("|---|---|---|---|---|");
-foreach (var confirms in new[] { false, true })
-foreach (var workers in new[] { 1, 10 })
+Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, broker {host}:{port}, events={events}, reps={reps} (median; order alternates per repetition)");
+var total = Stopwatch.StartNew();
+foreach (var (name, run) in families)
+    if (mode == "all" || mode == name) await run();
+Console.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s");
+return 0;
+
+async Task PipelineFamilyAsync()
 {
-    var r = new Dictionary<string, double>();
-    foreach (var (name, run) in modes)
+    var w = Workload.Generate(events);
+    var messages = w.Events.Select(Message.Of).ToArray();
+    Console.WriteLine();
+    Console.WriteLine($"## pipeline: {w.StanzaCount} stanzas ({w.Stanzas.Length / 1024} KiB) → {w.Events.Count} events");
+    Console.WriteLine($"mix: {w.Mix}");
+    Console.WriteLine();
+    Console.WriteLine("| confirms | workers | pipeline ev/s | bare ev/s | pipeline/bare | paired ratios (per rep) |");
+    Console.WriteLine("|---|---|---|---|---|---|");
+    // Warm-up (JIT, connection paths), not counted.
+    var warm = Workload.Generate(5_000);
+    await PipelineAsync(warm, true, 10);
+    await rabbit.BareAsync(warm.Events.Select(Message.Of).ToArray(), true, 10);
+    var raw = new List<string>();
+    foreach (var confirms in new[] { false, true })
+    foreach (var workers in new[] { 1, 10 })
     {
-        var xs = new List<double>();
-        for (var i = 0; i < reps; i++) xs.Add(await run(confirms, workers));
-        xs.Sort();
-        r[name] = xs[xs.Count / 2];
+        var (p, b, ratios) = await SideBySideAsync(
+            () => PipelineAsync(w, confirms, workers),
+            () => rabbit.BareAsync(messages, confirms, workers));
+        Console.WriteLine($"| {(confirms ? "on" : "off")} | {workers} | {Median(p):F0} | {Median(b):F0} | {Median(p) / Median(b):F2} | {string.Join(" ", ratios.Select(r => r.ToString("F2")))} |");
+        raw.Add($"confirms {(confirms ? "on" : "off")}, workers {workers}: pipeline [{string.Join(", ", p.Select(x => x.ToString("F0")))}], bare [{string.Join(", ", b.Select(x => x.ToString("F0")))}]");
     }
-    Console.WriteLine($"| {(confirms ? "on" : "off")} | {workers} | {r["engine"]:F0} | {r["bare"]:F0} | {r["engine"] / r["bare"]:F2} |");
+    var pc = new List<double>();
+    for (var i = 0; i < Math.Max(3, reps); i++) pc.Add(w.ParseClassifyRate());
+    Console.WriteLine();
+    Console.WriteLine($"parse+classify only (in memory: framer + parser + classifier, no socket, no publishing): {Median(pc):F0} ev/s, {Median(pc) * w.StanzaCount / w.Events.Count:F0} stanzas/s (median of {pc.Count})");
+    Console.WriteLine();
+    foreach (var line in raw) Console.WriteLine(line);
 }
 
-int Arg(string name, int fallback) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback; }
-
-MessageEvent Event(int i) => new(EventKind.ChatMsgSent, "bob@localhost/res1", $"Hello, Bob {i:D6} with a body of moderate length", $"user{i % 100}@localhost/res1", $"user{i % 100}@localhost");
-
-async Task<(IConnection, IChannel, Func<int>)> CounterAsync(string exchange)
+async Task EngineFamilyAsync()
 {
-    var conn = await new ConnectionFactory { HostName = host, Port = port }.CreateConnectionAsync();
-    var ch = await conn.CreateChannelAsync();
-    await ch.ExchangeDeclareAsync(exchange, "topic", false);
-    var q = await ch.QueueDeclareAsync("", false, true, true);
-    await ch.QueueBindAsync(q.QueueName, exchange, "#");
-    var count = 0;
-    var consumer = new AsyncEventingBasicConsumer(ch);
-    consumer.ReceivedAsync += (_, _) => { Interlocked.Increment(ref count); return Task.CompletedTask; };
-    await ch.BasicConsumeAsync(q.QueueName, true, consumer);
-    return (conn, ch, () => Volatile.Read(ref count));
+    var all = Enumerable.Range(0, events).Select(i => (XmppEvent)EngineEvent(i)).ToArray();
+    var messages = all.Select(Message.Of).ToArray();
+    Console.WriteLine();
+    Console.WriteLine($"## engine: {events} chat_msg_sent events, 100 users");
+    Console.WriteLine();
+    await EngineAsync(all[..Math.Min(5_000, all.Length)], true, 10);
+    await rabbit.BareAsync(messages[..Math.Min(5_000, messages.Length)], true, 10);
+    Console.WriteLine("| confirms | workers | engine ev/s | bare ev/s | engine/bare | paired ratios (per rep) |");
+    Console.WriteLine("|---|---|---|---|---|---|");
+    foreach (var confirms in new[] { false, true })
+    foreach (var workers in new[] { 1, 10 })
+    {
+        var (e, b, ratios) = await SideBySideAsync(() => EngineAsync(all, confirms, workers), () => rabbit.BareAsync(messages, confirms, workers));
+        Console.WriteLine($"| {(confirms ? "on" : "off")} | {workers} | {Median(e):F0} | {Median(b):F0} | {Median(e) / Median(b):F2} | {string.Join(" ", ratios.Select(r => r.ToString("F2")))} |");
+    }
 }
 
-async Task<double> EngineAsync(bool confirms, int workers)
+// Runs the mode and the bare loop reps times each, alternating which goes first.
+async Task<(List<double> Mode, List<double> Bare, List<double> Ratios)> SideBySideAsync(Func<Task<double>> modeRun, Func<Task<double>> bareRun)
 {
+    List<double> m = [], b = [], ratios = [];
+    for (var i = 0; i < reps; i++)
+    {
+        double x, y;
+        if (i % 2 == 0) { x = await modeRun(); y = await bareRun(); }
+        else { y = await bareRun(); x = await modeRun(); }
+        m.Add(x); b.Add(y); ratios.Add(x / y);
+    }
+    return (m, b, ratios);
+}
+
+async Task<double> PipelineAsync(Workload w, bool confirms, int workers)
+{
+    var names = Rabbit.FreshNames();
+    await using var counter = await rabbit.CounterAsync(names.Values);
+    await using var server = new FakeXmppServer(w.Stanzas, Workload.Secret);
+    var settings = new Dictionary<string, string?>
+    {
+        ["Urls"] = "http://127.0.0.1:0",
+        ["Logging:LogLevel:Default"] = "Warning",
+        ["Logging:LogLevel:Microsoft.Hosting.Lifetime"] = "Warning",
+        ["Xmpp:Host"] = "127.0.0.1",
+        ["Xmpp:Port"] = server.Port.ToString(),
+        ["Xmpp:ComponentDomain"] = Workload.ComponentDomain,
+        ["Xmpp:Secret"] = Workload.Secret,
+        ["Rabbit:Host"] = host,
+        ["Rabbit:Port"] = port.ToString(),
+        ["Rabbit:Workers"] = workers.ToString(),
+        ["Rabbit:ConfirmsEnabled"] = confirms.ToString(),
+        ["EventPusher:Rabbit:PresenceExchange:Name"] = names["presence"],
+        ["EventPusher:Rabbit:ChatMsgExchange:Name"] = names["chat_msg"],
+        ["EventPusher:Rabbit:GroupchatMsgExchange:Name"] = names["groupchat_msg"],
+    };
+    var app = XmppRabbitComponent.Hosting.ComponentHost.Build([], c => c.AddInMemoryCollection(settings));
+    try
+    {
+        await app.StartAsync();
+        await server.Authenticated.WaitAsync(TimeSpan.FromSeconds(20));
+        var publisher = app.Services.GetRequiredService<IEventPublisher>();
+        for (var i = 0; i < 200 && !publisher.IsConnected; i++) await Task.Delay(50);
+        if (!publisher.IsConnected) throw new InvalidOperationException("the component did not connect to RabbitMQ within 10 s");
+
+        server.Go();
+        var t0 = await server.FirstByte;
+        var expected = w.Events.Count;
+        var deadline = Stopwatch.StartNew();
+        while (counter.Count < expected)
+        {
+            if (deadline.Elapsed > TimeSpan.FromMinutes(2))
+                throw new TimeoutException($"pipeline: {counter.Count} of {expected} events after 2 min");
+            await Task.Delay(2);
+        }
+        var rate = expected / Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        await Task.Delay(200);
+        if (counter.Count != expected) throw new InvalidOperationException($"pipeline: {counter.Count} events delivered, {expected} expected");
+        return rate;
+    }
+    finally
+    {
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(20));
+        await app.StopAsync(cts.Token);
+        await app.DisposeAsync();
+    }
+}
+
+async Task<double> EngineAsync(XmppEvent[] all, bool confirms, int workers)
+{
+    var names = Rabbit.FreshNames();
+    await using var counter = await rabbit.CounterAsync([names["chat_msg"]]);
     var p = new EventPusherOptions();
-    p.Rabbit.ChatMsgExchange.Name = "bench_" + Guid.NewGuid().ToString("N")[..8];
-    var (conn, _, count) = await CounterAsync(p.Rabbit.ChatMsgExchange.Name);
+    p.Rabbit.ChatMsgExchange.Name = names["chat_msg"];
+    p.Rabbit.PresenceExchange.Enabled = p.Rabbit.GroupchatMsgExchange.Enabled = false;
     var o = new RabbitOptions { Host = host, Port = port, Workers = workers, ConfirmsEnabled = confirms };
     await using var pub = new RabbitEventPublisher(Microsoft.Extensions.Options.Options.Create(o), Microsoft.Extensions.Options.Options.Create(p),
         new ComponentMetrics(null, "localhost"), NullLogger<RabbitEventPublisher>.Instance, TimeProvider.System);
     await pub.StartAsync(default);
     var sw = Stopwatch.StartNew();
-    for (var i = 0; i < events; i++) await pub.EnqueueAsync(Event(i), default);
-    while (count() < events || pub.Pending > 0) await Task.Delay(5);
-    var rate = events / sw.Elapsed.TotalSeconds;
-    await conn.CloseAsync();
-    return rate;
+    foreach (var e in all) await pub.EnqueueAsync(e, default);
+    while (counter.Count < all.Length || pub.Pending > 0) await Task.Delay(2);
+    return all.Length / sw.Elapsed.TotalSeconds;
 }
 
-async Task<double> BareAsync(bool confirms, int workers)
-{
-    var exchange = "bench_" + Guid.NewGuid().ToString("N")[..8];
-    var (conn, _, count) = await CounterAsync(exchange);
-    var pubConn = await new ConnectionFactory { HostName = host, Port = port }.CreateConnectionAsync();
-    var payloads = Enumerable.Range(0, events).Select(i => EventJson.Serialize(Event(i))).ToArray();
-    var sw = Stopwatch.StartNew();
-    await Task.WhenAll(Enumerable.Range(0, workers).Select(async w =>
-    {
-        await using var ch = await pubConn.CreateChannelAsync(new CreateChannelOptions(confirms, confirms, outstandingPublisherConfirmationsRateLimiter: null));
-        var inflight = new Queue<Task>();
-        for (var i = w; i < events; i += workers)
-        {
-            var props = new BasicProperties { ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent, MessageId = Guid.NewGuid().ToString(), Type = "chat_msg_sent" };
-            var t = ch.BasicPublishAsync(exchange, $"user{i % 100}@localhost.chat_msg_sent", false, props, payloads[i]);
-            if (!confirms) { await t; continue; }
-            inflight.Enqueue(t.AsTask());
-            if (inflight.Count >= 64) await inflight.Dequeue();
-        }
-        while (inflight.Count > 0) await inflight.Dequeue();
-    }));
-    while (count() < events) await Task.Delay(5);
-    var rate = events / sw.Elapsed.TotalSeconds;
-    await pubConn.CloseAsync();
-    await conn.CloseAsync();
-    return rate;
-}
+MessageEvent EngineEvent(int i) => new(EventKind.ChatMsgSent, "bob@localhost/res1", $"Hello, Bob {i:D6} with a body of moderate length", $"user{i % 100}@localhost/res1", $"user{i % 100}@localhost");
+
+static double Median(List<double> xs) { var s = xs.Order().ToList(); return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2; }
+int Arg(string name, int fallback) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback; }
+string ArgS(string name, string fallback) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback; }
