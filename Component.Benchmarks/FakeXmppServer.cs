@@ -19,6 +19,7 @@ public sealed class FakeXmppServer : IAsyncDisposable
     private readonly TaskCompletionSource _authenticated = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource _go = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<long> _firstByte = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<long> _endReply = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _serve;
 
@@ -36,6 +37,16 @@ public sealed class FakeXmppServer : IAsyncDisposable
 
     /// <summary>Stopwatch timestamp taken just before the first stanza byte is written.</summary>
     public Task<long> FirstByte => _firstByte.Task;
+
+    /// <summary>
+    /// Stopwatch timestamp when the component's answer to the ping IQ written after the last stanza arrived:
+    /// the component has read and handled every stanza before it (one reader, in order).
+    /// </summary>
+    public Task<long> EndReply => _endReply.Task;
+
+    /// <summary>Written after the stanzas; the component answers it (XEP-0199).</summary>
+    private static readonly byte[] EndPing = Encoding.UTF8.GetBytes(
+        $"<iq type='get' id='bench-end' from='localhost' to='{Workload.ComponentDomain}'><ping xmlns='urn:xmpp:ping'/></iq>");
 
     /// <summary>Lets the server write the stanzas.</summary>
     public void Go() => _go.TrySetResult();
@@ -84,7 +95,17 @@ public sealed class FakeXmppServer : IAsyncDisposable
             // Discard whatever the component writes from now on, so that it never blocks on a full socket.
             var drain = Task.Run(async () =>
             {
-                try { while (await stream.ReadAsync(buf, ct) > 0) { } }
+                var tail = "";
+                try
+                {
+                    int n;
+                    while ((n = await stream.ReadAsync(buf, ct)) > 0)
+                    {
+                        tail = (tail + Encoding.UTF8.GetString(buf, 0, n))[^Math.Min(tail.Length + n, 512)..];
+                        if (tail.Contains("'bench-end'", StringComparison.Ordinal) || tail.Contains("\"bench-end\"", StringComparison.Ordinal))
+                            _endReply.TrySetResult(Stopwatch.GetTimestamp());
+                    }
+                }
                 catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException) { }
             }, CancellationToken.None);
 
@@ -93,6 +114,7 @@ public sealed class FakeXmppServer : IAsyncDisposable
             const int chunk = 64 * 1024;
             for (var off = 0; off < stanzas.Length; off += chunk)
                 await stream.WriteAsync(stanzas.AsMemory(off, Math.Min(chunk, stanzas.Length - off)), ct);
+            await stream.WriteAsync(EndPing, ct);
             await drain;
         }
         catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException)
@@ -103,11 +125,13 @@ public sealed class FakeXmppServer : IAsyncDisposable
         {
             _authenticated.TrySetException(e);
             _firstByte.TrySetException(e);
+            _endReply.TrySetException(e);
         }
         finally
         {
             _authenticated.TrySetException(new IOException("the fake server stopped before the handshake"));
             _firstByte.TrySetException(new IOException("the fake server stopped before writing"));
+            _endReply.TrySetException(new IOException("the fake server stopped before the end reply"));
         }
     }
 

@@ -49,8 +49,8 @@ async Task PipelineFamilyAsync()
     Console.WriteLine($"## pipeline: {w.StanzaCount} stanzas ({w.Stanzas.Length / 1024} KiB) → {w.Events.Count} events");
     Console.WriteLine($"mix: {w.Mix}");
     Console.WriteLine();
-    Console.WriteLine("| confirms | workers | pipeline ev/s | bare ev/s | pipeline/bare | paired ratios (per rep) |");
-    Console.WriteLine("|---|---|---|---|---|---|");
+    Console.WriteLine("| confirms | workers | pipeline ev/s | bare ev/s | pipeline/bare | paired ratios (per rep) | CPU µs/ev pipeline | CPU µs/ev bare |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|");
     // Warm-up (JIT, connection paths), not counted.
     var warm = Workload.Generate(5_000);
     await PipelineAsync(warm, true, 10);
@@ -62,13 +62,16 @@ async Task PipelineFamilyAsync()
         var (p, b, ratios) = await SideBySideAsync(
             () => PipelineAsync(w, confirms, workers),
             () => rabbit.BareAsync(messages, confirms, workers));
-        Console.WriteLine($"| {(confirms ? "on" : "off")} | {workers} | {Median(p):F0} | {Median(b):F0} | {Median(p) / Median(b):F2} | {string.Join(" ", ratios.Select(r => r.ToString("F2")))} |");
-        raw.Add($"confirms {(confirms ? "on" : "off")}, workers {workers}: pipeline [{string.Join(", ", p.Select(x => x.ToString("F0")))}], bare [{string.Join(", ", b.Select(x => x.ToString("F0")))}]");
+        Console.WriteLine($"| {(confirms ? "on" : "off")} | {workers} | {Rate(p):F0} | {Rate(b):F0} | {Rate(p) / Rate(b):F2} | {string.Join(" ", ratios.Select(r => r.ToString("F2")))} | {CpuUs(p):F0} | {CpuUs(b):F0} |");
+        raw.Add($"confirms {(confirms ? "on" : "off")}, workers {workers}: pipeline [{string.Join(", ", p.Select(x => x.Rate.ToString("F0")))}], bare [{string.Join(", ", b.Select(x => x.Rate.ToString("F0")))}]");
     }
     var pc = new List<double>();
     for (var i = 0; i < Math.Max(3, reps); i++) pc.Add(w.ParseClassifyRate());
     Console.WriteLine();
-    Console.WriteLine($"parse+classify only (in memory: framer + parser + classifier, no socket, no publishing): {Median(pc):F0} ev/s, {Median(pc) * w.StanzaCount / w.Events.Count:F0} stanzas/s (median of {pc.Count})");
+    Console.WriteLine($"parse+classify only (in memory: framer + parser + classifier, one thread, no socket, no publishing): {Median(pc):F0} ev/s, {Median(pc) * w.StanzaCount / w.Events.Count:F0} stanzas/s (median of {pc.Count})");
+    var off = new List<Run>();
+    for (var i = 0; i < Math.Max(3, reps); i++) off.Add(await PipelineAsync(w, false, 10, publish: false));
+    Console.WriteLine($"component host, publishing off (fake server → socket → framer/parser/classifier → events dropped as disabled; end = reply to a ping after the last stanza): {Rate(off):F0} ev/s, CPU {CpuUs(off):F1} µs/ev (median of {off.Count})");
     Console.WriteLine();
     foreach (var line in raw) Console.WriteLine(line);
 }
@@ -82,31 +85,32 @@ async Task EngineFamilyAsync()
     Console.WriteLine();
     await EngineAsync(all[..Math.Min(5_000, all.Length)], true, 10);
     await rabbit.BareAsync(messages[..Math.Min(5_000, messages.Length)], true, 10);
-    Console.WriteLine("| confirms | workers | engine ev/s | bare ev/s | engine/bare | paired ratios (per rep) |");
-    Console.WriteLine("|---|---|---|---|---|---|");
+    Console.WriteLine("| confirms | workers | engine ev/s | bare ev/s | engine/bare | paired ratios (per rep) | CPU µs/ev engine | CPU µs/ev bare |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|");
     foreach (var confirms in new[] { false, true })
     foreach (var workers in new[] { 1, 10 })
     {
         var (e, b, ratios) = await SideBySideAsync(() => EngineAsync(all, confirms, workers), () => rabbit.BareAsync(messages, confirms, workers));
-        Console.WriteLine($"| {(confirms ? "on" : "off")} | {workers} | {Median(e):F0} | {Median(b):F0} | {Median(e) / Median(b):F2} | {string.Join(" ", ratios.Select(r => r.ToString("F2")))} |");
+        Console.WriteLine($"| {(confirms ? "on" : "off")} | {workers} | {Rate(e):F0} | {Rate(b):F0} | {Rate(e) / Rate(b):F2} | {string.Join(" ", ratios.Select(r => r.ToString("F2")))} | {CpuUs(e):F0} | {CpuUs(b):F0} |");
     }
 }
 
 // Runs the mode and the bare loop reps times each, alternating which goes first.
-async Task<(List<double> Mode, List<double> Bare, List<double> Ratios)> SideBySideAsync(Func<Task<double>> modeRun, Func<Task<double>> bareRun)
+async Task<(List<Run> Mode, List<Run> Bare, List<double> Ratios)> SideBySideAsync(Func<Task<Run>> modeRun, Func<Task<Run>> bareRun)
 {
-    List<double> m = [], b = [], ratios = [];
+    List<Run> m = [], b = [];
+    List<double> ratios = [];
     for (var i = 0; i < reps; i++)
     {
-        double x, y;
+        Run x, y;
         if (i % 2 == 0) { x = await modeRun(); y = await bareRun(); }
         else { y = await bareRun(); x = await modeRun(); }
-        m.Add(x); b.Add(y); ratios.Add(x / y);
+        m.Add(x); b.Add(y); ratios.Add(x.Rate / y.Rate);
     }
     return (m, b, ratios);
 }
 
-async Task<double> PipelineAsync(Workload w, bool confirms, int workers)
+async Task<Run> PipelineAsync(Workload w, bool confirms, int workers, bool publish = true)
 {
     var names = Rabbit.FreshNames();
     await using var counter = await rabbit.CounterAsync(names.Values);
@@ -124,6 +128,9 @@ async Task<double> PipelineAsync(Workload w, bool confirms, int workers)
         ["Rabbit:Port"] = port.ToString(),
         ["Rabbit:Workers"] = workers.ToString(),
         ["Rabbit:ConfirmsEnabled"] = confirms.ToString(),
+        ["EventPusher:Rabbit:PresenceExchange:Enabled"] = publish.ToString(),
+        ["EventPusher:Rabbit:ChatMsgExchange:Enabled"] = publish.ToString(),
+        ["EventPusher:Rabbit:GroupchatMsgExchange:Enabled"] = publish.ToString(),
         ["EventPusher:Rabbit:PresenceExchange:Name"] = names["presence"],
         ["EventPusher:Rabbit:ChatMsgExchange:Name"] = names["chat_msg"],
         ["EventPusher:Rabbit:GroupchatMsgExchange:Name"] = names["groupchat_msg"],
@@ -137,9 +144,15 @@ async Task<double> PipelineAsync(Workload w, bool confirms, int workers)
         for (var i = 0; i < 200 && !publisher.IsConnected; i++) await Task.Delay(50);
         if (!publisher.IsConnected) throw new InvalidOperationException("the component did not connect to RabbitMQ within 10 s");
 
+        var cpu0 = Cpu();
         server.Go();
         var t0 = await server.FirstByte;
         var expected = w.Events.Count;
+        if (!publish)
+        {
+            var end = await server.EndReply.WaitAsync(TimeSpan.FromMinutes(2));
+            return new Run(expected / Stopwatch.GetElapsedTime(t0, end).TotalSeconds, (Cpu() - cpu0).TotalMicroseconds / expected);
+        }
         var deadline = Stopwatch.StartNew();
         while (counter.Count < expected)
         {
@@ -147,10 +160,10 @@ async Task<double> PipelineAsync(Workload w, bool confirms, int workers)
                 throw new TimeoutException($"pipeline: {counter.Count} of {expected} events after 2 min");
             await Task.Delay(2);
         }
-        var rate = expected / Stopwatch.GetElapsedTime(t0).TotalSeconds;
+        var run = new Run(expected / Stopwatch.GetElapsedTime(t0).TotalSeconds, (Cpu() - cpu0).TotalMicroseconds / expected);
         await Task.Delay(200);
         if (counter.Count != expected) throw new InvalidOperationException($"pipeline: {counter.Count} events delivered, {expected} expected");
-        return rate;
+        return run;
     }
     finally
     {
@@ -160,7 +173,7 @@ async Task<double> PipelineAsync(Workload w, bool confirms, int workers)
     }
 }
 
-async Task<double> EngineAsync(XmppEvent[] all, bool confirms, int workers)
+async Task<Run> EngineAsync(XmppEvent[] all, bool confirms, int workers)
 {
     var names = Rabbit.FreshNames();
     await using var counter = await rabbit.CounterAsync([names["chat_msg"]]);
@@ -171,14 +184,21 @@ async Task<double> EngineAsync(XmppEvent[] all, bool confirms, int workers)
     await using var pub = new RabbitEventPublisher(Microsoft.Extensions.Options.Options.Create(o), Microsoft.Extensions.Options.Options.Create(p),
         new ComponentMetrics(null, "localhost"), NullLogger<RabbitEventPublisher>.Instance, TimeProvider.System);
     await pub.StartAsync(default);
+    var cpu0 = Cpu();
     var sw = Stopwatch.StartNew();
     foreach (var e in all) await pub.EnqueueAsync(e, default);
     while (counter.Count < all.Length || pub.Pending > 0) await Task.Delay(2);
-    return all.Length / sw.Elapsed.TotalSeconds;
+    return new Run(all.Length / sw.Elapsed.TotalSeconds, (Cpu() - cpu0).TotalMicroseconds / all.Length);
 }
 
 MessageEvent EngineEvent(int i) => new(EventKind.ChatMsgSent, "bob@localhost/res1", $"Hello, Bob {i:D6} with a body of moderate length", $"user{i % 100}@localhost/res1", $"user{i % 100}@localhost");
 
+static double Rate(List<Run> rs) => Median(rs.Select(r => r.Rate).ToList());
+static double CpuUs(List<Run> rs) => Median(rs.Select(r => r.CpuUsPerEvent).ToList());
+static TimeSpan Cpu() => Process.GetCurrentProcess().TotalProcessorTime;
 static double Median(List<double> xs) { var s = xs.Order().ToList(); return s.Count % 2 == 1 ? s[s.Count / 2] : (s[s.Count / 2 - 1] + s[s.Count / 2]) / 2; }
 int Arg(string name, int fallback) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? int.Parse(args[i + 1]) : fallback; }
 string ArgS(string name, string fallback) { var i = Array.IndexOf(args, name); return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback; }
+
+/// <summary>One timed run: events/s, and CPU time of this whole process (component or bare loop, consumer, fake server) per event.</summary>
+public readonly record struct Run(double Rate, double CpuUsPerEvent);

@@ -67,11 +67,12 @@ public sealed class Rabbit(string host, int port)
     /// with confirms, 64 in flight per channel and the client's rate limiter off (as the engine). Payloads are
     /// serialized beforehand. Timed from the first publish until the consumer has counted every message.
     /// </summary>
-    public async Task<double> BareAsync(IReadOnlyList<Message> messages, bool confirms, int workers)
+    public async Task<Run> BareAsync(IReadOnlyList<Message> messages, bool confirms, int workers)
     {
         var names = FreshNames();
         await using var counter = await CounterAsync(messages.Select(m => names[m.Exchange]).Distinct().ToArray());
         var pubConn = await new ConnectionFactory { HostName = host, Port = port }.CreateConnectionAsync();
+        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
         var sw = Stopwatch.StartNew();
         await Task.WhenAll(Enumerable.Range(0, workers).Select(async w =>
         {
@@ -94,9 +95,9 @@ public sealed class Rabbit(string host, int port)
             while (inflight.Count > 0) await inflight.Dequeue();
         }));
         while (counter.Count < messages.Count) await Task.Delay(2);
-        var rate = messages.Count / sw.Elapsed.TotalSeconds;
+        var run = new Run(messages.Count / sw.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMicroseconds / messages.Count);
         await pubConn.CloseAsync();
         pubConn.Dispose();
-        return rate;
+        return run;
     }
 }
