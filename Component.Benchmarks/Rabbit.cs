@@ -72,8 +72,7 @@ public sealed class Rabbit(string host, int port)
         var names = FreshNames();
         await using var counter = await CounterAsync(messages.Select(m => names[m.Exchange]).Distinct().ToArray());
         var pubConn = await new ConnectionFactory { HostName = host, Port = port }.CreateConnectionAsync();
-        var cpu0 = Process.GetCurrentProcess().TotalProcessorTime;
-        var sw = Stopwatch.StartNew();
+        var start = Sample.Take();
         await Task.WhenAll(Enumerable.Range(0, workers).Select(async w =>
         {
             await using var ch = await pubConn.CreateChannelAsync(new CreateChannelOptions(confirms, confirms, outstandingPublisherConfirmationsRateLimiter: null));
@@ -95,7 +94,7 @@ public sealed class Rabbit(string host, int port)
             while (inflight.Count > 0) await inflight.Dequeue();
         }));
         while (counter.Count < messages.Count) await Task.Delay(2);
-        var run = new Run(messages.Count / sw.Elapsed.TotalSeconds, (Process.GetCurrentProcess().TotalProcessorTime - cpu0).TotalMicroseconds / messages.Count);
+        var run = Run.Measure(start, messages.Count);
         await pubConn.CloseAsync();
         pubConn.Dispose();
         return run;
