@@ -6,7 +6,8 @@
 //             them; plus the XMPP side alone in memory (framer + parser + classifier, "parse+classify only").
 //   engine:   the publishing engine (RabbitEventPublisher) alone, fed by EnqueueAsync.
 // Usage: dotnet run -c Release --project Component.Benchmarks -- [--mode pipeline|engine|all] [--port 5673]
-//        [--events 100000] [--reps 3] [--quick]
+//        [--events 100000] [--reps 3] [--quick] [--confirms on|off|both] [--workers N|both] [--threads]
+// --quick: 10,000 events, 1 repetition (a smoke run). --threads: CPU by thread name after each pipeline run.
 // (ejabberd-test/bench.sh does this and starts the private broker when it is not running.)
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -24,6 +25,8 @@ var port = Arg("--port", 5673);
 var events = Arg("--events", quick ? 10_000 : 100_000);
 var reps = Arg("--reps", quick ? 1 : 3);
 var mode = ArgS("--mode", "pipeline");
+var confirmsSet = ArgS("--confirms", "both") switch { "on" => new[] { true }, "off" => [false], _ => [false, true] };
+var workersSet = ArgS("--workers", "both") switch { "both" => new[] { 1, 10 }, var n => [int.Parse(n)] };
 var host = Environment.GetEnvironmentVariable("XRC_RABBIT_HOST") ?? "127.0.0.1";
 var rabbit = new Rabbit(host, port);
 Sample.FindBroker(port);
@@ -58,8 +61,8 @@ async Task PipelineFamilyAsync()
     await PipelineAsync(warm, true, 10);
     await rabbit.BareAsync(warm.Events.Select(Message.Of).ToArray(), true, 10);
     var raw = new List<string>();
-    foreach (var confirms in new[] { false, true })
-    foreach (var workers in new[] { 1, 10 })
+    foreach (var confirms in confirmsSet)
+    foreach (var workers in workersSet)
     {
         var (p, b, ratios) = await SideBySideAsync(
             () => PipelineAsync(w, confirms, workers),
@@ -89,8 +92,8 @@ async Task EngineFamilyAsync()
     await rabbit.BareAsync(messages[..Math.Min(5_000, messages.Length)], true, 10);
     Console.WriteLine("| confirms | workers | engine ev/s | bare ev/s | engine/bare | paired ratios (per rep) | CPU µs/ev engine: process + broker | CPU µs/ev bare: process + broker |");
     Console.WriteLine("|---|---|---|---|---|---|---|---|");
-    foreach (var confirms in new[] { false, true })
-    foreach (var workers in new[] { 1, 10 })
+    foreach (var confirms in confirmsSet)
+    foreach (var workers in workersSet)
     {
         var (e, b, ratios) = await SideBySideAsync(() => EngineAsync(all, confirms, workers), () => rabbit.BareAsync(messages, confirms, workers));
         Console.WriteLine($"| {(confirms ? "on" : "off")} | {workers} | {Rate(e):F0} | {Rate(b):F0} | {Rate(e) / Rate(b):F2} | {string.Join(" ", ratios.Select(r => r.ToString("F2")))} | {CpuUs(e):F0} + {Cpu2(e):F0} | {CpuUs(b):F0} + {Cpu2(b):F0} |");
