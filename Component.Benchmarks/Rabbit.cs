@@ -1,0 +1,102 @@
+using System.Diagnostics;
+using RabbitMQ.Client;
+using RabbitMQ.Client.Events;
+using XmppRabbitComponent.Configuration;
+using XmppRabbitComponent.Events;
+
+namespace XmppRabbitComponent.Benchmarks;
+
+/// <summary>One message as the component would publish it: logical exchange (presence, chat_msg, groupchat_msg), routing key, type, JSON.</summary>
+public sealed record Message(string Exchange, string RoutingKey, string Type, byte[] Body)
+{
+    private static readonly EventRouter Router = new(new EventPusherRabbitOptions());
+
+    public static Message Of(XmppEvent e)
+    {
+        var route = Router.Route(e);
+        return new Message(route.Exchange, route.RoutingKey, e.Kind.Name(), EventJson.Serialize(e));
+    }
+}
+
+/// <summary>A consumer on an exclusive queue bound with <c>#</c> to the given exchanges; deletes them when disposed.</summary>
+public sealed class Counter(IConnection connection, IChannel channel, IReadOnlyCollection<string> exchanges) : IAsyncDisposable
+{
+    private int _count;
+    public int Count => Volatile.Read(ref _count);
+    internal void Increment() => Interlocked.Increment(ref _count);
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var x in exchanges) await channel.ExchangeDeleteAsync(x);
+        await connection.CloseAsync();
+        connection.Dispose();
+    }
+}
+
+/// <summary>The broker side of the benchmark: fresh exchange names, the counting consumer, the bare client loop.</summary>
+public sealed class Rabbit(string host, int port)
+{
+    /// <summary>Unique exchange names for one run, by logical name, so that runs (and other sessions on the broker) never mix.</summary>
+    public static Dictionary<string, string> FreshNames()
+    {
+        var prefix = "bench_" + Guid.NewGuid().ToString("N")[..8] + "_";
+        return new[] { "presence", "chat_msg", "groupchat_msg" }.ToDictionary(n => n, n => prefix + n);
+    }
+
+    /// <summary>Declares the exchanges as the component does (topic, non-durable, not auto-delete) and starts counting.</summary>
+    public async Task<Counter> CounterAsync(IReadOnlyCollection<string> exchanges)
+    {
+        var conn = await new ConnectionFactory { HostName = host, Port = port }.CreateConnectionAsync();
+        var ch = await conn.CreateChannelAsync();
+        var q = await ch.QueueDeclareAsync("", false, true, true);
+        foreach (var x in exchanges)
+        {
+            await ch.ExchangeDeclareAsync(x, "topic", false, false);
+            await ch.QueueBindAsync(q.QueueName, x, "#");
+        }
+        var counter = new Counter(conn, ch, exchanges);
+        var consumer = new AsyncEventingBasicConsumer(ch);
+        consumer.ReceivedAsync += (_, _) => { counter.Increment(); return Task.CompletedTask; };
+        await ch.BasicConsumeAsync(q.QueueName, true, consumer);
+        return counter;
+    }
+
+    /// <summary>
+    /// The bare RabbitMQ.Client loop: <paramref name="workers"/> channels on one connection, each publishing every
+    /// workers-th message with the engine's properties (persistent, JSON, UUIDv7 message_id, timestamp, type, app_id);
+    /// with confirms, 64 in flight per channel and the client's rate limiter off (as the engine). Payloads are
+    /// serialized beforehand. Timed from the first publish until the consumer has counted every message.
+    /// </summary>
+    public async Task<Run> BareAsync(IReadOnlyList<Message> messages, bool confirms, int workers)
+    {
+        var names = FreshNames();
+        await using var counter = await CounterAsync(messages.Select(m => names[m.Exchange]).Distinct().ToArray());
+        var pubConn = await new ConnectionFactory { HostName = host, Port = port }.CreateConnectionAsync();
+        var start = Sample.Take();
+        await Task.WhenAll(Enumerable.Range(0, workers).Select(async w =>
+        {
+            await using var ch = await pubConn.CreateChannelAsync(new CreateChannelOptions(confirms, confirms, outstandingPublisherConfirmationsRateLimiter: null));
+            var inflight = new Queue<Task>();
+            for (var i = w; i < messages.Count; i += workers)
+            {
+                var m = messages[i];
+                var now = DateTimeOffset.UtcNow;
+                var props = new BasicProperties
+                {
+                    ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent, MessageId = Guid.CreateVersion7(now).ToString(),
+                    Timestamp = new AmqpTimestamp(now.ToUnixTimeSeconds()), Type = m.Type, AppId = "xmpp-rabbit-component",
+                };
+                var t = ch.BasicPublishAsync(names[m.Exchange], m.RoutingKey, false, props, m.Body);
+                if (!confirms) { await t; continue; }
+                inflight.Enqueue(t.AsTask());
+                if (inflight.Count >= 64) await inflight.Dequeue();
+            }
+            while (inflight.Count > 0) await inflight.Dequeue();
+        }));
+        while (counter.Count < messages.Count) await Task.Delay(2);
+        var run = Run.Measure(start, messages.Count);
+        await pubConn.CloseAsync();
+        pubConn.Dispose();
+        return run;
+    }
+}
