@@ -8,7 +8,7 @@ using XmppRabbitComponent.Xmpp;
 namespace XmppRabbitComponent.Tests.Service;
 
 /// <summary>How <see cref="FakeComponentServer"/> answers the component's handshake.</summary>
-internal enum HandshakeMode
+public enum HandshakeMode
 {
     /// <summary>Check the digest and answer <c>&lt;handshake/&gt;</c> (a wrong digest is refused).</summary>
     Accept,
@@ -16,6 +16,10 @@ internal enum HandshakeMode
     RefuseNotAuthorized,
     /// <summary>Read the handshake, then refuse it with <c>host-unknown</c>.</summary>
     RefuseHostUnknown,
+    /// <summary>Close the TCP connection as soon as it is accepted.</summary>
+    DropImmediately,
+    /// <summary>Accept the TCP connection and never answer (a server that hangs).</summary>
+    Silent,
 }
 
 /// <summary>
@@ -181,6 +185,8 @@ internal sealed class ServerSession : IDisposable
     public async Task HandshakeAsync(HandshakeMode mode, CancellationToken ct)
     {
         var step = TimeSpan.FromSeconds(5);
+        if (mode == HandshakeMode.DropImmediately) { Drop(); return; }
+        if (mode == HandshakeMode.Silent) return;
         await WaitForTextAsync("'>", step, ct);
         await SendAsync(Header, ct);
         var text = await WaitForTextAsync("</handshake>", step, ct);

@@ -126,11 +126,15 @@ internal sealed class ServiceUnderTest : IAsyncDisposable
         return sut;
     }
 
-    /// <summary>The next authenticated session (fails when the handshake failed).</summary>
+    /// <summary>The next authenticated session; sessions refused on purpose before it are passed over.</summary>
     public async Task<ServerSession> NextSessionAsync(CancellationToken ct, TimeSpan? timeout = null)
     {
-        var s = await Server.NextSessionAsync(timeout ?? Step, ct);
-        if (s.HandshakeFailure is not null) throw new InvalidOperationException("handshake failed", s.HandshakeFailure);
+        ServerSession s;
+        do
+        {
+            s = await Server.NextSessionAsync(timeout ?? Step, ct);
+            if (s.HandshakeFailure is not null) throw new InvalidOperationException("handshake failed", s.HandshakeFailure);
+        } while (!s.Authenticated);
         // The service reads only after ConnectAsync returned; wait until it reports the stream up.
         var deadline = DateTime.UtcNow + Step;
         while (!State.XmppAuthenticated && DateTime.UtcNow < deadline) await Task.Delay(5, ct);
