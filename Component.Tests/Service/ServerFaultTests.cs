@@ -239,3 +239,28 @@ public class ServerFaultTests
         _ => e.ToString()!,
     };
 }
+
+/// <summary>A <c>not-authorized</c> or <c>host-unknown</c> stream error on a stream that had authenticated is not a refused handshake.</summary>
+[CancelAfter(30_000)]
+[NonParallelizable]
+public class PostAuthenticationRefusalTests
+{
+    [TestCase("not-authorized")]
+    [TestCase("host-unknown")]
+    public async Task After_authentication_it_is_an_ordinary_stream_error_reconnected_quickly_without_blaming_the_secret(string condition, CancellationToken ct)
+    {
+        await using var sut = await ServiceUnderTest.StartAsync(o => o.AuthFailureDelay = TimeSpan.FromSeconds(20));
+        var first = await sut.NextSessionAsync(ct);
+        await sut.ProveEventsFlowAsync(first, "before", ct);
+        await first.StreamErrorAsync(condition, ct);
+        var second = await sut.NextSessionAsync(ct, TimeSpan.FromSeconds(5));
+        await sut.ProveEventsFlowAsync(second, "after", ct);
+        Assert.Multiple(() =>
+        {
+            Assert.That(second.AcceptedAt - first.AcceptedAt, Is.LessThan(TimeSpan.FromSeconds(5)), "not the 20 s auth failure delay");
+            Assert.That(sut.Log.Lines, Has.None.Contains("handshake refused"));
+            Assert.That(sut.Log.Lines, Has.Some.Contains("stream error from the server: " + condition));
+            Assert.That(sut.Probe.Sum("xmpp_component.stream.reconnects", "cause=" + condition), Is.EqualTo(1));
+        });
+    }
+}
