@@ -41,10 +41,12 @@ public sealed partial class XmppComponentService(
         while (!stoppingToken.IsCancellationRequested)
         {
             Exception? failure = null;
+            var authenticated = false;
             try
             {
                 await using var connection = await ComponentConnection.ConnectAsync(_xmpp, logger, stoppingToken);
                 failures = 0;
+                authenticated = true;
                 state.XmppAuthenticated = true;
                 metrics.StreamUp(true);
                 LogAuthenticated(_xmpp.ComponentDomain, _xmpp.Host, _xmpp.Port);
@@ -56,7 +58,9 @@ public sealed partial class XmppComponentService(
             {
                 break;
             }
-            catch (StreamErrorException e) when (e.IsAuthenticationRefusal)
+            // Only a refusal of this attempt's handshake says the secret or domain is wrong; the same conditions on a
+            // stream that had authenticated are ordinary stream errors (ReconnectPolicy: FailureKind.Protocol).
+            catch (StreamErrorException e) when (e.IsAuthenticationRefusal && !authenticated)
             {
                 failure = e;
                 LogHandshakeRefused(e.ConditionName, _xmpp.ComponentDomain, _xmpp.AuthFailureDelay.TotalSeconds);
@@ -89,7 +93,8 @@ public sealed partial class XmppComponentService(
 
             metrics.StreamReconnect(ReconnectPolicy.CauseName(failure));
             failures++;
-            var delay = policy.NextDelay(failures, ReconnectPolicy.Classify(failure), Random.Shared.NextDouble());
+            var kind = authenticated && failure is StreamErrorException ? FailureKind.Protocol : ReconnectPolicy.Classify(failure);
+            var delay = policy.NextDelay(failures, kind, Random.Shared.NextDouble());
             LogReconnecting(delay.TotalSeconds, failures);
             try { await Task.Delay(delay, time, stoppingToken); }
             catch (OperationCanceledException) { break; }
