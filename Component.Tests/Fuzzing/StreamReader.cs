@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Xml.Linq;
 using XmppRabbitComponent.Xmpp;
+using Segment = XmppRabbitComponent.Tests.Xmpp.FramerHarness.Segment;
 
 namespace XmppRabbitComponent.Tests.Fuzzing;
 
@@ -69,16 +70,5 @@ public static class StreamReader
             start = end;
         }
         return new ReadOnlySequence<byte>(first!, 0, last!, last!.Memory.Length);
-    }
-
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
-    {
-        public Segment(ReadOnlyMemory<byte> memory, long runningIndex) { Memory = memory; RunningIndex = runningIndex; }
-        public Segment Append(ReadOnlyMemory<byte> memory)
-        {
-            var next = new Segment(memory, RunningIndex + Memory.Length);
-            Next = next;
-            return next;
-        }
     }
 }

@@ -1,3 +1,4 @@
+using XmppRabbitComponent.Tests.Support;
 using RabbitMQ.Client;
 using XmppRabbitComponent.Configuration;
 using XmppRabbitComponent.Events;

@@ -1,3 +1,4 @@
+using XmppRabbitComponent.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 using XmppRabbitComponent.Configuration;
 using XmppRabbitComponent.Publishing;

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Diagnostics.Metrics;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging.Abstractions;
@@ -143,29 +142,6 @@ internal sealed class Collector : IAsyncDisposable
         try { await _ch.CloseAsync(); await _conn.CloseAsync(); } catch (Exception) { }
         _conn.Dispose();
     }
-}
-
-/// <summary>Counts the component's metrics by instrument name and tag.</summary>
-internal sealed class MetricsProbe : IDisposable
-{
-    private readonly MeterListener _listener = new();
-    private readonly Dictionary<string, long> _counts = [];
-
-    public MetricsProbe()
-    {
-        _listener.InstrumentPublished = (i, l) => { if (i.Meter.Name == ComponentMetrics.MeterName) l.EnableMeasurementEvents(i); };
-        _listener.SetMeasurementEventCallback<long>((i, v, tags, _) =>
-        {
-            var key = i.Name;
-            foreach (var t in tags) if (t.Key is "reason") key += ":" + t.Value;
-            lock (_counts) _counts[key] = _counts.GetValueOrDefault(key) + v;
-        });
-        _listener.Start();
-    }
-
-    public long this[string key] { get { lock (_counts) return _counts.GetValueOrDefault(key); } }
-
-    public void Dispose() => _listener.Dispose();
 }
 
 /// <summary>A TCP forwarder to a broker that can refuse connections and cut existing ones: a broker "down" without restarting one.</summary>

@@ -52,6 +52,9 @@ public sealed class MetricsProbe : IDisposable
     /// <summary>Number of measurements recorded on <paramref name="instrument"/> (with <paramref name="tag"/> when given).</summary>
     public long Count(string instrument, string? tag = null) => _counts.GetValueOrDefault(tag is null ? instrument : $"{instrument}|{tag}");
 
+    /// <summary>Sum for <c>instrument</c> or <c>instrument:reason</c> (the <c>reason</c> tag), as a whole number.</summary>
+    public long this[string key] => key.Split(':', 2) is [var name, var reason] ? (long)Sum(name, "reason=" + reason) : (long)Sum(key);
+
     /// <summary>Reads observable instruments now.</summary>
     public void Observe() => _listener.RecordObservableInstruments();
 

@@ -72,7 +72,8 @@ internal static partial class FramerHarness
     [GeneratedRegex("<!--.*?-->", RegexOptions.Singleline)]
     private static partial Regex CaptureComment();
 
-    private sealed class Segment : ReadOnlySequenceSegment<byte>
+    /// <summary>One buffer segment of a hand-built <see cref="ReadOnlySequence{T}"/>, as a pipe would hand them out.</summary>
+    internal sealed class Segment : ReadOnlySequenceSegment<byte>
     {
         public Segment(ReadOnlyMemory<byte> memory, long runningIndex) { Memory = memory; RunningIndex = runningIndex; }
         public Segment Append(ReadOnlyMemory<byte> memory)
