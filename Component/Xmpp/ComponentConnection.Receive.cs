@@ -35,22 +35,9 @@ public sealed partial class ComponentConnection
                 {
                     next = await ReadNextAsync(ct).ConfigureAwait(false);
                 }
-                catch (XmppProtocolException e)
+                catch (XmppStreamException e) when (e is XmppProtocolException or StreamErrorException or XmppStreamTimeoutException)
                 {
-                    await SendStreamErrorAsync(e).ConfigureAwait(false);
-                    throw;
-                }
-                catch (StreamErrorException e)
-                {
-                    LogServerStreamError(_logger, e.ConditionName, e.Text);
-                    await FinishOutputAsync(StreamClose).ConfigureAwait(false);
-                    throw;
-                }
-                catch (XmppStreamTimeoutException e)
-                {
-                    LogReadTimeout(_logger, e.Timeout);
-                    // RFC 6120 §4.6.3 / §4.9.3.4: best effort; the peer is probably gone.
-                    await FinishOutputAsync(StreamErrorBytes(StreamErrorCondition.ConnectionTimeout)).ConfigureAwait(false);
+                    await AnswerFaultAsync(e).ConfigureAwait(false);
                     throw;
                 }
 

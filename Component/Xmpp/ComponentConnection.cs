@@ -153,16 +153,32 @@ public sealed partial class ComponentConnection : IAsyncDisposable
                     throw new XmppProtocolException(StreamErrorCondition.UnsupportedStanzaType, $"expected <handshake/>, got <{element?.Name.LocalName}>");
             }
         }
-        catch (XmppProtocolException e)
+        catch (XmppStreamException e) when (e is XmppProtocolException or StreamErrorException)
         {
-            await SendStreamErrorAsync(e).ConfigureAwait(false);
+            await AnswerFaultAsync(e).ConfigureAwait(false);
             throw;
         }
-        catch (StreamErrorException e)
+    }
+
+    /// <summary>
+    /// Writes what RFC 6120 asks for after a stream fault, before the fault is rethrown: our stream error for a
+    /// violation we detected (§4.9), our closing tag after the server's stream error (§4.4), a best-effort
+    /// <c>connection-timeout</c> error to a silent peer (§4.6.3, §4.9.3.4).
+    /// </summary>
+    private Task AnswerFaultAsync(XmppStreamException fault)
+    {
+        switch (fault)
         {
-            LogServerStreamError(_logger, e.ConditionName, e.Text);
-            await FinishOutputAsync(StreamClose).ConfigureAwait(false);
-            throw;
+            case XmppProtocolException e:
+                return SendStreamErrorAsync(e);
+            case StreamErrorException e:
+                LogServerStreamError(_logger, e.ConditionName, e.Text);
+                return FinishOutputAsync(StreamClose);
+            case XmppStreamTimeoutException e:
+                LogReadTimeout(_logger, e.Timeout);
+                return FinishOutputAsync(StreamErrorBytes(StreamErrorCondition.ConnectionTimeout));
+            default:
+                return Task.CompletedTask;
         }
     }
 
