@@ -121,7 +121,16 @@ public sealed partial class XmppComponentService(
         {
             if (!_router.IsEnabled(e.Kind)) { metrics.EventDropped("disabled"); continue; }
             metrics.EventProduced(e.Kind.Name());
-            await publisher.EnqueueAsync(e, ct);
+            try
+            {
+                await publisher.EnqueueAsync(e, ct);
+            }
+            catch (OperationCanceledException) when (ct.IsCancellationRequested)
+            {
+                // Shutdown while the buffer was full (backpressure): this event is lost, and counted.
+                metrics.EventDropped("shutdown");
+                throw;
+            }
         }
     }
 
