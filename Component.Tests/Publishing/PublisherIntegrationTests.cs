@@ -253,4 +253,35 @@ public class PublisherIntegrationTests
         await pub.EnqueueAsync(Msg("late@localhost", 1), default);
         Assert.That(probe["xmpp_component.events.dropped:shutdown"], Is.EqualTo(1));
     }
+
+    [Test, CancelAfter(60_000)]
+    public async Task A_nacked_event_counts_as_failed_is_published_again_and_is_dropped_after_MaxNacksPerEvent()
+    {
+        RequireBroker(Port);
+        var p = Exchanges("nack");
+        // A queue that is always full and rejects publishes: with confirms on, the broker nacks every event routed to it.
+        await using var conn = await ConnectAsync(Port);
+        await using var ch = await conn.CreateChannelAsync();
+        await ch.ExchangeDeclareAsync(p.Rabbit.ChatMsgExchange.Name, p.Rabbit.ChatMsgExchange.Type, p.Rabbit.ChatMsgExchange.Durable);
+        var full = await ch.QueueDeclareAsync("", false, true, true,
+            new Dictionary<string, object?> { ["x-max-length"] = 0, ["x-overflow"] = "reject-publish" });
+        await ch.QueueBindAsync(full.QueueName, p.Rabbit.ChatMsgExchange.Name, "#");
+        using var probe = new MetricsProbe();
+        await using var pub = Publisher(Options(Port, o => { o.ConfirmsEnabled = true; o.MaxNacksPerEvent = 3; }), p);
+        await pub.StartAsync(default);
+
+        await pub.EnqueueAsync(Msg("alice@localhost", 1), default);
+        await WaitUntil(() => pub.Pending == 0, TimeSpan.FromSeconds(20), "the nacked event to be settled");
+        Assert.Multiple(() =>
+        {
+            Assert.That(probe["mod_event_pusher_rabbit.messages_failed"], Is.EqualTo(3), "each nack is a failed publish");
+            Assert.That(probe["xmpp_component.events.dropped:nacked"], Is.EqualTo(1), "dropped after MaxNacksPerEvent nacks");
+            Assert.That(probe["mod_event_pusher_rabbit.messages_published"], Is.Zero, "a nack is never a success");
+        });
+
+        // The worker is not blocked: once the broker accepts again, the next event is acked.
+        await ch.QueueDeleteAsync(full.QueueName);
+        await pub.EnqueueAsync(Msg("alice@localhost", 2), default);
+        await WaitUntil(() => probe["mod_event_pusher_rabbit.messages_published"] == 1, TimeSpan.FromSeconds(20), "the next event acked");
+    }
 }
