@@ -54,6 +54,7 @@ xrc_install_packages() {
     local missing=()
     [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
     [ -x /usr/sbin/ejabberdctl ] || missing+=(ejabberd)
+    command -v openssl >/dev/null || missing+=(openssl)
     [ ${#missing[@]} -eq 0 ] && return 0
     xrc_log "installing missing packages: ${missing[*]}"
     local policy=/usr/sbin/policy-rc.d made_policy=

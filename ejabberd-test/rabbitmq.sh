@@ -23,11 +23,13 @@ INSTANCE=${2:-main}
 case "$INSTANCE" in
     main)
         AMQP_PORT=${XRC_RABBIT_PORT:-5673}
+        TLS_PORT=${XRC_RABBIT_TLS_PORT:-5683}
         DIST_PORT=${XRC_RABBIT_DIST_PORT:-25673}
         EPMD_PORT=${XRC_RABBIT_EPMD_PORT:-24673}
         NODE=xrc-rabbit@localhost ;;
     second)
         AMQP_PORT=${XRC_RABBIT2_PORT:-5674}
+        TLS_PORT=
         DIST_PORT=${XRC_RABBIT2_DIST_PORT:-25674}
         EPMD_PORT=${XRC_RABBIT2_EPMD_PORT:-24674}
         NODE=xrc-rabbit2@localhost ;;
@@ -95,9 +97,42 @@ vm_memory_high_watermark.relative = 0.6
 log.file.level = info
 log.console = false
 CONF
+    if [ -n "$TLS_PORT" ]; then write_tls_config; fi
     echo '[].' >"$RABBITMQ_ADVANCED_CONFIG_FILE"
     echo '[].' >"$RABBITMQ_ENABLED_PLUGINS_FILE"
     : >"$RABBITMQ_CONF_ENV_FILE"
+}
+
+# An amqps listener for the TLS tests: a private CA, a server certificate for localhost/127.0.0.1 and a
+# client certificate (cert and key in one PEM), made once per instance folder. Clients may present a
+# certificate (it is verified against the CA) or not.
+write_tls_config() {
+    local t="$DIR/tls"
+    if [ ! -f "$t/client.pem" ]; then
+        command -v openssl >/dev/null || xrc_die "openssl is needed for the TLS listener (apt-get install openssl)"
+        mkdir -p "$t"
+        (
+            cd "$t"
+            openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 -subj "/CN=xrc-test-ca" 2>/dev/null
+            for who in server client; do
+                openssl req -newkey rsa:2048 -nodes -keyout "$who.key" -out "$who.csr" -subj "/CN=$who.localhost" 2>/dev/null
+            done
+            printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
+            printf 'extendedKeyUsage=clientAuth\n' >client.ext
+            for who in server client; do
+                openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$who.crt" -days 3650 -extfile "$who.ext" 2>/dev/null
+            done
+            cat client.crt client.key >client.pem
+        )
+    fi
+    cat >>"$RABBITMQ_CONFIG_FILE" <<CONF
+listeners.ssl.default = $HOST:$TLS_PORT
+ssl_options.cacertfile = $t/ca.pem
+ssl_options.certfile = $t/server.crt
+ssl_options.keyfile = $t/server.key
+ssl_options.verify = verify_peer
+ssl_options.fail_if_no_peer_cert = false
+CONF
 }
 
 start_epmd() {
