@@ -56,6 +56,30 @@ public sealed class ConfigurationTests
         Assert.That(error!.ToString(), Does.Contain("Pasword"));
     }
 
+    [TestCase("EventPusher:Rabbit:ChatMsgExchange:SentTopc", "unknown key 'EventPusher:Rabbit:ChatMsgExchange:SentTopc'")]
+    [TestCase("Rabbit:Tls:CaCertPath", "unknown key 'Rabbit:Tls:CaCertPath'")]
+    [TestCase("Rabit:Host", "unknown section 'Rabit': did you mean 'Rabbit'?")]
+    [TestCase("xmpp_:Host", "unknown section 'xmpp_': did you mean 'Xmpp'?")]
+    public async Task A_misspelt_key_or_section_is_named_in_full(string key, string message)
+    {
+        var settings = Valid();
+        settings[key] = "x";
+        var error = await StartFailure(settings);
+        Assert.That(error, Is.InstanceOf<OptionsValidationException>());
+        Assert.That(((OptionsValidationException)error!).Failures, Has.Some.StartsWith(message));
+    }
+
+    [Test]
+    public void Unrelated_top_level_keys_such_as_environment_variables_are_not_errors()
+    {
+        var config = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["PATH"] = "/usr/bin", ["HOME"] = "/root", ["Logging:LogLevel:Default"] = "Information", ["Urls"] = "http://x",
+            ["Rabbit:Tls:Enabled"] = "false", ["Xmpp:LocalDomains:0"] = "example.com",
+        }).Build();
+        Assert.That(ConfigurationKeyCheck.UnknownKeys(config), Is.Empty);
+    }
+
     [Test]
     public async Task A_disabled_section_needs_no_valid_names()
     {

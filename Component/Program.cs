@@ -16,6 +16,12 @@ catch (OptionsValidationException e)
 }
 catch (InvalidOperationException e) when (e.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase))
 {
-    Console.Error.WriteLine($"Configuration error: {e.Message}");
+    // A value that cannot be converted (e.g. Rabbit:Port=abc) fails in the binder.
+    Console.Error.WriteLine($"Configuration error: {e.Message}{(e.InnerException is { } inner ? " " + inner.Message : "")}");
     return 2;
+}
+catch (Exception e) when (e is XmppRabbitComponent.Publishing.ExchangeMismatchException or XmppRabbitComponent.Publishing.ExchangeDeclareException)
+{
+    Console.Error.WriteLine($"Start-up failed: {e.Message}");
+    return 78;
 }

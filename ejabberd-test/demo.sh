@@ -30,7 +30,12 @@ cleanup() {
         kill -TERM "$component_pid" 2>/dev/null || true
         wait "$component_pid" 2>/dev/null || true
     fi
-    if [ -n "$started_servers" ] && [ -z "$keep" ]; then "$HERE/servers.sh" stop >/dev/null 2>&1 || true; fi
+    if [ -n "$started_servers" ] && [ -z "$keep" ]; then
+        "$HERE/servers.sh" stop >/dev/null 2>&1 || true
+        echo "stopped the servers this demo started (keep them with: ejabberd-test/demo.sh --keep-servers)"
+    elif [ -n "$started_servers" ]; then
+        echo "the servers are still running; stop them with: ejabberd-test/servers.sh stop"
+    fi
 }
 trap cleanup EXIT
 
@@ -41,7 +46,7 @@ dotnet build -c Release -v quiet -nologo ejabberd-test/Demo/Demo.csproj >/dev/nu
 
 log="$XRC_RUN_DIR/component.log"
 echo "starting the component (log: $log)"
-ASPNETCORE_ENVIRONMENT=Development Logging__Console__FormatterOptions__SingleLine=true \
+ASPNETCORE_ENVIRONMENT=Development Logging__Console__FormatterName=simple Logging__Console__FormatterOptions__SingleLine=true \
 Xmpp__Port="$XRC_COMPONENT_PORT" Xmpp__ComponentDomain="$XRC_COMPONENT_DOMAIN" Xmpp__Secret="$XRC_COMPONENT_SECRET" \
 Rabbit__Port="$XRC_RABBIT_PORT" \
     dotnet run -c Release --no-build --project Component >"$log" 2>&1 &

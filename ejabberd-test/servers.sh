@@ -75,7 +75,7 @@ do_stop() {
 do_status() {
     local rc=0
     "$XRC_TEST_DIR/rabbitmq.sh" status main || rc=1
-    "$XRC_TEST_DIR/rabbitmq.sh" status second >/dev/null 2>&1 && "$XRC_TEST_DIR/rabbitmq.sh" status second
+    "$XRC_TEST_DIR/rabbitmq.sh" status second || rc=1
     "$XRC_TEST_DIR/ejabberd.sh" status || rc=1
     return $rc
 }

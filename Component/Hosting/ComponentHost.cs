@@ -25,10 +25,11 @@ public static class ComponentHost
         if (string.IsNullOrEmpty(builder.Configuration["Urls"])) builder.WebHost.UseUrls(DefaultUrls);
 
         var services = builder.Services;
-        // A misspelt key inside a section is an error naming it, not a silent default.
-        services.AddOptions<XmppOptions>().Bind(builder.Configuration.GetSection(XmppOptions.Section), o => o.ErrorOnUnknownConfiguration = true).ValidateOnStart();
-        services.AddOptions<RabbitOptions>().Bind(builder.Configuration.GetSection(RabbitOptions.Section), o => o.ErrorOnUnknownConfiguration = true).ValidateOnStart();
-        services.AddOptions<EventPusherOptions>().Bind(builder.Configuration.GetSection(EventPusherOptions.Section), o => o.ErrorOnUnknownConfiguration = true).ValidateOnStart();
+        // A misspelt key is an error naming it in full (UnknownKeysValidator), not a silent default.
+        services.AddOptions<XmppOptions>().Bind(builder.Configuration.GetSection(XmppOptions.Section)).ValidateOnStart();
+        services.AddOptions<RabbitOptions>().Bind(builder.Configuration.GetSection(RabbitOptions.Section)).ValidateOnStart();
+        services.AddOptions<EventPusherOptions>().Bind(builder.Configuration.GetSection(EventPusherOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<XmppOptions>, UnknownKeysValidator>();
         services.AddSingleton<IValidateOptions<XmppOptions>, XmppOptionsValidator>();
         services.AddSingleton<IValidateOptions<RabbitOptions>, RabbitOptionsValidator>();
         services.AddSingleton<IValidateOptions<EventPusherOptions>, EventPusherOptionsValidator>();
@@ -53,8 +54,8 @@ public static class ComponentHost
 
         var app = builder.Build();
         app.MapPrometheusScrapingEndpoint("/metrics");
-        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready") });
+        app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
+        app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });
         return app;
     }
 }
