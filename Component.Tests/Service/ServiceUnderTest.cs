@@ -152,6 +152,25 @@ internal sealed class ServiceUnderTest : IAsyncDisposable
         return e;
     }
 
+    /// <summary>
+    /// After a fault on <paramref name="first"/>: the component closed it, connected again (the second attempt in all),
+    /// publishes events from the new session, its loop still runs, and exactly one reconnect was counted with
+    /// <paramref name="cause"/>. Returns the new session for further assertions.
+    /// </summary>
+    public async Task<ServerSession> AssertReconnectedAsync(ServerSession first, string cause, CancellationToken ct)
+    {
+        await first.ClosedByPeer.WaitAsync(Step, ct);
+        var second = await NextSessionAsync(ct);
+        await ProveEventsFlowAsync(second, "after the reconnect", ct);
+        Assert.Multiple(() =>
+        {
+            Assert.That(Running.IsCompleted, Is.False, "the service loop is still running");
+            Assert.That(Server.Attempts, Has.Count.EqualTo(2));
+            Assert.That(Probe.Sum("xmpp_component.stream.reconnects", "cause=" + cause), Is.EqualTo(1), "reconnect counted with its cause");
+        });
+        return second;
+    }
+
     public async ValueTask DisposeAsync()
     {
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(10));
