@@ -66,7 +66,7 @@ public interface ITestServerBackend
 /// <item><c>XRC_XMPP_SERVERS</c>: the XMPP servers to run on, comma- or space-separated (<c>ejabberd,prosody</c>, the default);
 /// the same variable tells <c>ejabberd-test/servers.sh</c> which ones to start.</item>
 /// <item><c>XRC_SERVERS</c>: <c>scripts</c> (local processes started by <c>ejabberd-test/servers.sh</c>), <c>containers</c>,
-/// or <c>auto</c> (the default: the script servers when RabbitMQ and ejabberd answer on this environment's ports, else
+/// or <c>auto</c> (the default: the script servers when RabbitMQ and the first XMPP server answer on this environment's ports, else
 /// containers when a Docker engine is there).</item>
 /// </list>
 /// </summary>
@@ -91,7 +91,7 @@ public static class TestServers
     {
         var mode = Environment.GetEnvironmentVariable("XRC_SERVERS") is { Length: > 0 } m ? m : "auto";
         // auto: the script servers win when they answer on the ports of this environment.
-        if (mode == "auto" && (await XmppTestServers.Current.MissingAsync()).Count == 0) mode = "scripts";
+        if (mode == "auto" && (await XmppTestServers.For(XmppKinds[0]).MissingAsync()).Count == 0) mode = "scripts";
         if (mode == "scripts") return await Backend.StartAsync();
         try
         {
@@ -113,13 +113,13 @@ public static class TestServers
 
     internal static IReadOnlyList<XmppServerKind> ParseKinds(string? value)
     {
-        // Prosody joins the default once prosody-test/ exists.
-        if (string.IsNullOrWhiteSpace(value)) return [XmppServerKind.Ejabberd];
+        if (string.IsNullOrWhiteSpace(value)) return AllKinds;
         var kinds = new List<XmppServerKind>();
         foreach (var word in value.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (!Enum.TryParse<XmppServerKind>(word, ignoreCase: true, out var kind) || !Enum.IsDefined(kind))
-                throw new ArgumentException($"XRC_XMPP_SERVERS: unknown XMPP server '{word}'; known: {string.Join(", ", AllKinds.Select(k => k.ToString().ToLowerInvariant()))}");
+            // By name only (Enum.TryParse would also take "1").
+            var kind = AllKinds.Cast<XmppServerKind?>().FirstOrDefault(k => string.Equals(k.ToString(), word, StringComparison.OrdinalIgnoreCase))
+                ?? throw new ArgumentException($"XRC_XMPP_SERVERS: unknown XMPP server '{word}'; known: {string.Join(", ", AllKinds.Select(k => k.ToString().ToLowerInvariant()))}");
             if (!kinds.Contains(kind)) kinds.Add(kind);
         }
         return kinds;
