@@ -71,7 +71,7 @@ render() {
         -e "s|@TEST_DIR@|$HERE|g" \
         -e "s|@DIR@|$DIR|g" \
         "$HERE/prosody.cfg.lua" >"$CFG"
-    sed -e "s|@COMPONENT_DOMAIN@|$COMPONENT_DOMAIN|g" "$HERE/events.pfw" >"$ETC/events.pfw"
+    sed -e "s|@COMPONENT_DOMAIN@|$COMPONENT_DOMAIN|g" -e "s|@XMPP_DOMAIN@|$DOMAIN|g" "$HERE/events.pfw" >"$ETC/events.pfw"
 }
 
 fail_start() {

@@ -62,7 +62,7 @@ public class ProsodyCaptureReplayTests
             Msg("chat_msg_sent", "alice@localhost.chat_msg_sent", "dave@localhost", "hi dave", "alice@localhost/res1"),
             Msg("chat_msg_recv", "dave@localhost.chat_msg_recv", "dave@localhost", "hi dave", "alice@localhost/res1"),
         ], []),
-        ["P11c"] = ([], ["normal", "normal"]), // Prosody keeps type='normal' in the copies (ejabberd drops them); skipped either way
+        ["P11c"] = ([], ["normal", "normal"]), // the copies keep type='normal' (ejabberd's lose the attribute); skipped either way
         ["P12"] = ([], [NotSignal, "not_local", "groupchat_subject_only"]), // joining a room is not going online
         ["P13"] = ([], []),
         ["P14"] = ([], [NotSignal, .. Repeat("not_local", 3), "groupchat_subject_only"]),
