@@ -64,11 +64,15 @@ public interface ITestServerBackend
 /// (<see cref="XmppKinds"/>, used as a <c>TestFixtureSource</c>) and the back end that runs them.
 /// <list type="bullet">
 /// <item><c>XRC_XMPP_SERVERS</c>: the XMPP servers to run on, comma- or space-separated (<c>ejabberd,prosody</c>, the default);
-/// the same variable tells <c>ejabberd-test/servers.sh</c> which ones to start.</item>
+/// <c>ejabberd-test/servers.sh</c> starts Prosody only when it is listed and writes the list into <c>servers.env</c>.</item>
 /// <item><c>XRC_SERVERS</c>: <c>scripts</c> (local processes started by <c>ejabberd-test/servers.sh</c>), <c>containers</c>,
 /// or <c>auto</c> (the default: the script servers when RabbitMQ and the first XMPP server answer on this environment's ports, else
 /// containers when a Docker engine is there).</item>
 /// </list>
+/// A new back end (containers, say) implements <see cref="ITestServerBackend"/>: <see cref="ITestServerBackend.StartAsync"/>
+/// brings up RabbitMQ <c>main</c> and <c>second</c> and the XMPP servers it can run (with the users and rosters of
+/// <c>ejabberd-test/README.md</c>), <see cref="ITestServerBackend.Xmpp"/> returns a control whose <see cref="IXmppServerControl.Facts"/>
+/// name the ports it mapped, and <see cref="StartAsync"/> selects it for its <c>XRC_SERVERS</c> value. Tests do not change.
 /// </summary>
 public static class TestServers
 {
