@@ -23,7 +23,7 @@ log = {
 interfaces = { "127.0.0.1" }
 c2s_ports = { @C2S_PORT@ }
 component_ports = { @COMPONENT_PORT@ }
-component_interface = "127.0.0.1"
+component_interfaces = { "127.0.0.1" }
 -- No s2s, no HTTP, no direct TLS: nothing but the two ports above is opened.
 s2s_ports = { }
 c2s_direct_tls_ports = { }
