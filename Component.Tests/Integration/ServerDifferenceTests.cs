@@ -68,9 +68,10 @@ public sealed class ServerDifferenceTests(XmppServerKind kind) : XmppServerFixtu
             ("chat_msg", "bob@localhost.chat_msg_recv", Msg("bob@localhost", "after the reconnect", "alice@localhost/dup")));
     }
 
-    [TestCase(true, TestName = "{m}(with a contact online)")]
-    [TestCase(false, TestName = "{m}(alone)")]
-    public async Task A_user_whose_TCP_connection_drops_is_published_present_false(bool contactOnline)
+    [TestCase(false, true, TestName = "{m}(TCP dropped, with a contact online)")]
+    [TestCase(false, false, TestName = "{m}(TCP dropped, alone)")]
+    [TestCase(true, false, TestName = "{m}(stream closed, alone)")]
+    public async Task A_session_that_ends_without_unavailable_is_published_present_false(bool streamClose, bool contactOnline)
     {
         var consumer = Track(await TestEventConsumer.StartDefaultAsync(Facts));
         Track(await ComponentUnderTest.StartAsync(Facts));
@@ -81,7 +82,8 @@ public sealed class ServerDifferenceTests(XmppServerKind kind) : XmppServerFixtu
         await consumer.TakeAsync(expectedLogins, EventTimeout);
         if (bob is not null) await SeesPresenceOfAsync(bob, "alice@localhost/drop");
 
-        await alice.DisposeAsync(); // TCP close: no unavailable, no stream close
+        if (streamClose) await alice.SendRawAsync("</stream:stream>"); // a clean stream close, but no unavailable
+        await alice.DisposeAsync(); // TCP close: no unavailable
         if (IsProsody || contactOnline)
         {
             // Prosody sends the component a privileged unavailable for every session that ends. ejabberd sends none, but
