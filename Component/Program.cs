@@ -3,7 +3,9 @@ using XmppRabbitComponent.Hosting;
 
 try
 {
+    var checkConfig = ConfigCheck.Requested(args, out args);
     var app = ComponentHost.Build(args);
+    if (checkConfig) return await ConfigCheck.RunAsync(app, Console.Out, Console.Error);
     await app.RunAsync();
     return Environment.ExitCode;
 }
@@ -12,6 +14,11 @@ catch (OptionsValidationException e)
     // A configuration error stops start-up with the keys named, not a stack trace.
     Console.Error.WriteLine("Configuration error:");
     foreach (var failure in e.Failures) Console.Error.WriteLine($"  {failure}");
+    return 2;
+}
+catch (XmppRabbitComponent.Configuration.MongooseImConfigurationException e)
+{
+    Console.Error.WriteLine($"Configuration error: {e.Message}");
     return 2;
 }
 catch (InvalidOperationException e) when (e.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase))
