@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -80,14 +79,10 @@ public sealed class MongooseImEndToEndTests
     /// <summary>The channels open on the connection named <paramref name="connectionName"/>, from <c>rabbitmqctl list_connections</c>.</summary>
     private static async Task<int> ChannelsAsync(string connectionName)
     {
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true };
-        psi.ArgumentList.Add(Path.Combine(ServerControl.RepositoryRoot, "ejabberd-test", "rabbitmq.sh"));
-        foreach (var a in new[] { "ctl", "main", "-q", "list_connections", "channels", "client_properties" }) psi.ArgumentList.Add(a);
-        using var p = Process.Start(psi)!;
-        var output = await p.StandardOutput.ReadToEndAsync();
-        var error = await p.StandardError.ReadToEndAsync();
-        await p.WaitForExitAsync();
-        if (p.ExitCode != 0) Assert.Fail($"rabbitmqctl list_connections failed ({p.ExitCode}): {error}");
+        var (code, output, error) = await Tool.RunAsync("bash",
+            [Path.Combine(ServerControl.RepositoryRoot, "ejabberd-test", "rabbitmq.sh"), "ctl", "main", "-q", "list_connections", "channels", "client_properties"],
+            TimeSpan.FromSeconds(60));
+        if (code != 0) Assert.Fail($"rabbitmqctl list_connections failed ({code}): {error}");
         var lines = output.Split('\n').Where(l => l.Contains($"\"{connectionName}\"")).ToList();
         Assert.That(lines, Has.Count.EqualTo(1), $"one connection named {connectionName}:\n{output}");
         return int.Parse(lines[0].Split('\t')[0]);
