@@ -29,7 +29,7 @@ public static class ConfigCheck
     /// <summary>The command-line switch.</summary>
     public const string Switch = "--check-config";
     /// <summary>Exit code: the configuration is invalid (the same code as a failed start).</summary>
-    public const int InvalidConfiguration = 2;
+    public const int InvalidConfiguration = ExitCodes.InvalidConfiguration;
     /// <summary>Exit code: the broker refused or could not be reached, or an exchange could not be checked.</summary>
     public const int BrokerFailed = 3;
     /// <summary>Exit code: the XMPP server could not be reached or refused the handshake.</summary>
