@@ -3,9 +3,8 @@ using XmppRabbitComponent.Hosting;
 
 try
 {
-    var checkConfig = ConfigCheck.Requested(args, out args);
+    if (ConfigCheck.Requested(args, out var rest)) return await ConfigCheck.RunAsync(rest, Console.Out, Console.Error);
     var app = ComponentHost.Build(args);
-    if (checkConfig) return await ConfigCheck.RunAsync(app, Console.Out, Console.Error);
     await app.RunAsync();
     return Environment.ExitCode;
 }

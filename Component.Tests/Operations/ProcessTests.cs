@@ -140,7 +140,7 @@ public sealed class ProcessTests
         await File.WriteAllTextAsync(toml, "[general]\nhosts = [\"localhost\"\n[modules]\n");
         var (code, _, stderr) = await CheckAsync(Args("MongooseIM:ConfigFile", toml));
         Assert.That(code, Is.EqualTo(2));
-        Assert.That(OneLine(stderr), Does.StartWith($"Configuration error: {toml}:").And.Contain("TOML syntax error"));
+        Assert.That(OneLine(stderr), Does.StartWith($"check-config: FAILED: configuration invalid: {toml}:3:").And.Contain("TOML syntax error"));
     }
 
     /// <summary>A loopback port nothing listens on (bound, then released).</summary>

@@ -45,6 +45,21 @@ public static class ConfigCheck
         return rest.Length != args.Length;
     }
 
+    /// <summary>Builds the host from <paramref name="args"/> (without starting it), runs the check and returns the exit code.</summary>
+    public static async Task<int> RunAsync(string[] args, TextWriter output, TextWriter error, CancellationToken ct = default)
+    {
+        WebApplication app;
+        try
+        {
+            app = ComponentHost.Build(args);
+        }
+        catch (MongooseImConfigurationException e)
+        {
+            return Fail(error, InvalidConfiguration, $"configuration invalid: {e.Message}");
+        }
+        await using (app) return await RunAsync(app, output, error, ct);
+    }
+
     /// <summary>Runs the check on a built (not started) host; returns the exit code.</summary>
     public static async Task<int> RunAsync(WebApplication app, TextWriter output, TextWriter error, CancellationToken ct = default)
     {
