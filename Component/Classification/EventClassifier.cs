@@ -164,7 +164,7 @@ public sealed class EventClassifier
         return ClassificationResult.Privilege(notice);
     }
 
-    // events.md "Presence": signals and the state table.
+    // docs/events.md, "Presence": signals, the state table and stale copies.
     private ClassificationResult ClassifyPresence(XElement presence, bool topLevel)
     {
         bool online;
@@ -180,22 +180,25 @@ public sealed class EventClassifier
         if (!IsLocalUser(from)) return Skip(SkipReason.NotLocal);
         if (!from.IsFull) return Skip(SkipReason.PresenceNotSignal);
 
+        string? copyRecipient = null;
         if (!topLevel)
         {
             // A copy counts when sent to the user's own bare JID, to no one (Prosody), or to a local user
             // (a broadcast). Directed at a room, a service or a remote JID: not a signal.
+            copyRecipient = "";
             var toText = Attr(presence, "to");
             if (toText is not null)
             {
                 if (!Jid.TryParse(toText, out var to)) return Skip(SkipReason.InvalidJid);
                 if (to.Domain == _componentDomain) return Skip(SkipReason.ComponentParty);
                 if (!IsLocalUser(to)) return Skip(SkipReason.PresenceNotSignal);
+                copyRecipient = to.ToString();
             }
         }
 
         var delayed = presence.Element(Delay + "delay") is not null;
         var userId = from.ToString();
-        var skip = _presences.Apply(userId, online, delayed);
+        var skip = _presences.Apply(userId, online, delayed, copyRecipient);
         return skip is { } reason ? Skip(reason) : ClassificationResult.Of(new PresenceEvent(userId, online, from.Bare));
     }
 
