@@ -7,7 +7,7 @@ using static XmppRabbitComponent.Tests.Classification.Kit;
 
 namespace XmppRabbitComponent.Tests.Classification;
 
-/// <summary>The rules of events.md that produce events: direction, copies, bodies, groupchat, presence, bounds.</summary>
+/// <summary>The rules of docs/events.md that produce events: direction, copies, bodies, groupchat, presence, bounds.</summary>
 public class EventRuleTests
 {
     private const string Alice = "alice@localhost/res1";

@@ -4,7 +4,7 @@ using static XmppRabbitComponent.Tests.Classification.Kit;
 
 namespace XmppRabbitComponent.Tests.Classification;
 
-/// <summary>Every skip rule of events.md, one row each: the stanzas (in order, one classifier), and the reason the last one is skipped for.</summary>
+/// <summary>Every skip rule of docs/events.md, one row each: the stanzas (in order, one classifier), and the reason the last one is skipped for.</summary>
 public class SkipRuleTests
 {
     private static TestCaseData Case(string name, string label, params Func<XElement>[] stanzas) =>

@@ -32,7 +32,7 @@ public readonly struct ClassificationResult
 
     /// <summary>
     /// True when this stanza was a privilege advertisement (XEP-0356) that does not grant presence
-    /// (<c>managed_entity</c> or <c>roster</c>): the caller logs one warning (events.md "Everything else").
+    /// (<c>managed_entity</c> or <c>roster</c>): the caller logs one warning (docs/events.md "Everything else").
     /// Raised once per classifier, and again only after an advertisement granting presence was seen in between.
     /// </summary>
     public bool PresencePermissionMissing { get; }

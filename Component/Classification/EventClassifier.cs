@@ -57,7 +57,7 @@ public sealed class EventClassifier
         {
             if (!Jid.TryParse(d?.Trim(), out var local) || !local.IsDomain)
                 throw new ArgumentException($"Local domain '{d}' is not a domain.", nameof(settings));
-            // The component's own domain is never local (events.md "Local domains").
+            // The component's own domain is never local (docs/events.md "Local domains").
             if (local.Domain != _componentDomain) _localDomains.Add(local.Domain);
         }
         if (_localDomains.Count == 0)
@@ -117,7 +117,7 @@ public sealed class EventClassifier
         var privilege = message.Element(Privilege1 + "privilege") ?? message.Element(Privilege2 + "privilege");
         if (forwarded is null && privilege is null) return Skip(SkipReason.ComponentParty);
 
-        // Trust (events.md "Trust"): only a server host, a bare local domain, may hand us copies or privileges.
+        // Trust (docs/security.md): only a server host, a bare local domain, may hand us copies or privileges.
         var fromServerHost = Jid.TryParse(Attr(message, "from"), out var from) && IsServerHost(from);
         if (!fromServerHost) return Skip(forwarded is not null ? SkipReason.UntrustedCopy : SkipReason.ComponentParty);
 
@@ -202,7 +202,7 @@ public sealed class EventClassifier
         return skip is { } reason ? Skip(reason) : ClassificationResult.Of(new PresenceEvent(userId, online, from.Bare));
     }
 
-    // events.md "Chat" and "Groupchat": a message copied from a user session.
+    // docs/events.md "Chat" and "Groupchat": a message copied from a user session.
     private ClassificationResult ClassifyCopiedMessage(XElement message, Direction direction, DateTimeOffset now)
     {
         var groupchat = false;
@@ -309,7 +309,7 @@ public sealed class EventClassifier
     private static ClassificationResult Received(EventKind kind, Jid from, Jid to, string text) =>
         ClassificationResult.Of(new MessageEvent(kind, to.ToString(), text, from.ToString(), to.Bare));
 
-    // events.md "Which body": direct <body> children in the stanza's own namespace; the first whose xml:lang
+    // docs/events.md "Which body": direct <body> children in the stanza's own namespace; the first whose xml:lang
     // matches the stanza's (or that has none), else the first.
     private static XElement? ChooseBody(XElement message)
     {

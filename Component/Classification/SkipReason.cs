@@ -1,7 +1,7 @@
 namespace XmppRabbitComponent.Classification;
 
 /// <summary>
-/// Why a stanza produced no event (docs/events.md). Every skip rule of events.md has its own reason, so the
+/// Why a stanza produced no event (docs/events.md). Every skip rule of docs/events.md has its own reason, so the
 /// <c>xmpp_component.stanzas.skipped</c> metric tells them apart; <see cref="SkipReasons.Label"/> gives the
 /// stable snake_case metric label.
 /// </summary>
