@@ -157,11 +157,11 @@ public sealed partial class XmppComponentService(
         }
 
         var result = classifier.Classify(stanza, time.GetUtcNow());
-        foreach (var reason in result.Skips) metrics.StanzaSkipped(reason.Label());
+        if (result.Skip is { } reason) metrics.StanzaSkipped(reason.Label());
         // The classifier raises this once per advertisement that takes presence away, so log every time.
         if (result.PresencePermissionMissing) LogNoPresencePrivilege();
         if (result.Fault is { } fault) LogClassifierFault(fault, name);
-        foreach (var e in result.Events)
+        if (result.Event is { } e)
         {
             metrics.EventProduced(e.Kind.Name());
             try
