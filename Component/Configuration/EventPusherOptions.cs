@@ -39,7 +39,7 @@ public sealed class EventPusherRabbitOptions
     }
 }
 
-/// <summary>The <c>EventPusher</c> section: exchanges and classification settings (events.md).</summary>
+/// <summary>The <c>EventPusher</c> section: exchanges and classification settings (docs/events.md).</summary>
 public sealed class EventPusherOptions
 {
     /// <summary>Configuration section name: <c>EventPusher</c>.</summary>
@@ -48,7 +48,7 @@ public sealed class EventPusherOptions
     /// <summary><c>EventPusher:Rabbit</c>: the exchanges.</summary>
     public EventPusherRabbitOptions Rabbit { get; set; } = new();
 
-    /// <summary><c>EventPusher:CopyMatchWindow</c>: how long the first copy of a local→local message waits for its twin (events.md, "Direction"). Default 30 s.</summary>
+    /// <summary><c>EventPusher:CopyMatchWindow</c>: how long the first copy of a local→local message waits for its twin (docs/events.md, "Direction"). Default 30 s.</summary>
     public TimeSpan CopyMatchWindow { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary><c>EventPusher:MaxTrackedPresences</c>: bound of the presence state table; offline entries are evicted first. Default 1,000,000.</summary>
