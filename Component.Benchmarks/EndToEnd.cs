@@ -52,19 +52,21 @@ public sealed class EndToEnd(string host, int port, string componentDll, IReadOn
         public Child Process => process;
         public FakeXmppServer Server => server;
 
-        /// <summary>A sample of the component's /metrics (Prometheus text), by metric name without labels (the first sample).</summary>
+        /// <summary>A metric of the component's /metrics (Prometheus text) by name, summed over its label sets (NaN when absent).</summary>
         public async Task<double> MetricAsync(string name)
         {
             var text = await Http.GetStringAsync($"http://127.0.0.1:{httpPort}/metrics");
+            var sum = double.NaN;
             foreach (var line in text.Split('\n'))
             {
                 if (!line.StartsWith(name, StringComparison.Ordinal)) continue;
                 var rest = line[name.Length..];
                 if (rest.Length == 0 || (rest[0] != ' ' && rest[0] != '{')) continue;
                 if (rest[0] == '{') rest = rest[(rest.LastIndexOf('}') + 1)..];
-                return double.Parse(rest.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0], CultureInfo.InvariantCulture);
+                var value = double.Parse(rest.Split(' ', StringSplitOptions.RemoveEmptyEntries)[0], CultureInfo.InvariantCulture);
+                sum = double.IsNaN(sum) ? value : sum + value;
             }
-            return double.NaN;
+            return sum;
         }
 
         public async ValueTask DisposeAsync()
