@@ -48,7 +48,6 @@ public sealed partial class ComponentConnection
                 }
                 catch (OperationCanceledException) when (!token.IsCancellationRequested)
                 {
-                    Interlocked.Increment(ref _keepalivesSent);
                     _writer.Write(" "u8);
                     await FlushAsync(token).ConfigureAwait(false);
                     continue;
