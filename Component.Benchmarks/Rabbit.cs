@@ -80,13 +80,7 @@ public sealed class Rabbit(string host, int port)
             for (var i = w; i < messages.Count; i += workers)
             {
                 var m = messages[i];
-                var now = DateTimeOffset.UtcNow;
-                var props = new BasicProperties
-                {
-                    ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent, MessageId = Guid.CreateVersion7(now).ToString(),
-                    Timestamp = new AmqpTimestamp(now.ToUnixTimeSeconds()), Type = m.Type, AppId = "xmpp-rabbit-component",
-                };
-                var t = ch.BasicPublishAsync(names[m.Exchange], m.RoutingKey, false, props, m.Body);
+                var t = ch.BasicPublishAsync(names[m.Exchange], m.RoutingKey, false, BareLoop.Properties(m), m.Body);
                 if (!confirms) { await t; continue; }
                 inflight.Enqueue(t.AsTask());
                 if (inflight.Count >= 64) await inflight.Dequeue();
@@ -194,6 +188,17 @@ public sealed class Sink : IAsyncDisposable
 /// </summary>
 public static class BareLoop
 {
+    /// <summary>The component's message properties for <paramref name="m"/>, stamped now.</summary>
+    public static BasicProperties Properties(Message m)
+    {
+        var now = DateTimeOffset.UtcNow;
+        return new BasicProperties
+        {
+            ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent, MessageId = Guid.CreateVersion7(now).ToString(),
+            Timestamp = new AmqpTimestamp(now.ToUnixTimeSeconds()), Type = m.Type, AppId = "xmpp-rabbit-component",
+        };
+    }
+
     public static async Task<IChannel[]> OpenAsync(IConnection connection, bool confirms, int channels)
     {
         var result = new IChannel[channels];
@@ -209,13 +214,7 @@ public static class BareLoop
             for (var i = w; i < messages.Count; i += channels.Length)
             {
                 var m = messages[i];
-                var now = DateTimeOffset.UtcNow;
-                var props = new BasicProperties
-                {
-                    ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent, MessageId = Guid.CreateVersion7(now).ToString(),
-                    Timestamp = new AmqpTimestamp(now.ToUnixTimeSeconds()), Type = m.Type, AppId = "xmpp-rabbit-component",
-                };
-                var t = ch.BasicPublishAsync(names[m.Exchange], m.RoutingKey, false, props, m.Body);
+                var t = ch.BasicPublishAsync(names[m.Exchange], m.RoutingKey, false, Properties(m), m.Body);
                 if (t.IsCompletedSuccessfully) continue;
                 pending.Enqueue(t.AsTask());
                 if (pending.Count >= inFlight) await pending.Dequeue();
