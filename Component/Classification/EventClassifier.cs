@@ -130,7 +130,7 @@ public sealed class EventClassifier
 
         // Unwrap one level only: the first stanza child of the first <forwarded>; anything deeper is content.
         XElement? inner = null;
-        foreach (var child in forwarded.Elements())
+        for (var child = FirstChild(forwarded); child is not null; child = NextSibling(child))
         {
             if (IsStanzaNamespace(child.Name.Namespace) && child.Name.LocalName is "message" or "presence" or "iq")
             {
@@ -150,8 +150,10 @@ public sealed class EventClassifier
     private ClassificationResult OnPrivilege(XElement privilege)
     {
         var grantsPresence = false;
-        foreach (var perm in privilege.Elements(privilege.Name.Namespace + "perm"))
+        var permName = privilege.Name.Namespace + "perm";
+        for (var perm = FirstChild(privilege); perm is not null; perm = NextSibling(perm))
         {
+            if (perm.Name != permName) continue;
             if (Attr(perm, "access") == "presence" && Attr(perm, "type") is "managed_entity" or "roster")
             {
                 grantsPresence = true;
@@ -237,8 +239,10 @@ public sealed class EventClassifier
         var resent = false;
         var offline = false;
         var roomHistory = false;
-        foreach (var delay in message.Elements(Delay + "delay"))
+        var delayName = Delay + "delay";
+        for (var delay = FirstChild(message); delay is not null; delay = NextSibling(delay))
         {
+            if (delay.Name != delayName) continue;
             if (!Jid.TryParse(Attr(delay, "from"), out var delayFrom)) continue;
             if (IsServerHost(delayFrom))
             {
@@ -317,8 +321,9 @@ public sealed class EventClassifier
         XElement? first = null;
         string? lang = null;
         var langKnown = false;
-        foreach (var body in message.Elements(bodyName))
+        for (var body = FirstChild(message); body is not null; body = NextSibling(body))
         {
+            if (body.Name != bodyName) continue;
             first ??= body;
             var bodyLang = (string?)body.Attribute(XmlLang);
             if (bodyLang is null) return body;
@@ -369,6 +374,18 @@ public sealed class EventClassifier
     private bool IsLocalUser(Jid jid) => jid.Node is not null && _localDomains.Contains(jid.Domain);
 
     private static string? Attr(XElement element, string name) => element.Attribute(name)?.Value;
+
+    // Child elements without the iterator objects Elements() allocates on every call.
+    private static XElement? FirstChild(XElement parent) => Next(parent.FirstNode);
+
+    private static XElement? NextSibling(XElement element) => Next(element.NextNode);
+
+    private static XElement? Next(XNode? node)
+    {
+        for (; node is not null; node = node.NextNode)
+            if (node is XElement e) return e;
+        return null;
+    }
 
     private static ClassificationResult Skip(SkipReason reason) => ClassificationResult.Skipped(reason);
 }

@@ -43,6 +43,8 @@ public static class ComponentHost
         var otel = services.AddOpenTelemetry().WithMetrics(m =>
         {
             m.AddMeter(ComponentMetrics.MeterName);
+            // The runtime's own meter (GC heap, allocated bytes, working set, CPU time, thread pool; .NET 9+).
+            m.AddMeter("System.Runtime");
             m.AddPrometheusExporter();
             if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])) m.AddOtlpExporter();
         });
