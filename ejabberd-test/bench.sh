@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Throughput benchmark against the private RabbitMQ (issue #3); see BENCHMARKS.md.
+# Throughput benchmark against the private RabbitMQ ; see BENCHMARKS.md.
 #
 #   ejabberd-test/bench.sh [--mode pipeline|engine|all] [--events N] [--reps N] [--quick]
 #

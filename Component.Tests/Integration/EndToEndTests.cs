@@ -213,6 +213,8 @@ public sealed class EndToEndTests(XmppServerKind kind) : XmppServerFixture(kind)
         var consumer = Track(await TestEventConsumer.StartDefaultAsync(Facts));
         var alice = await OnlineAsync("alice", "stop1");
         var bob = await OnlineAsync("bob", "stop1");
+        // Both presences seen: bob is available before alice writes, so nothing goes to offline storage.
+        await consumer.TakeAsync(2, EventTimeout);
         const int n = 30;
         for (var i = 0; i < n; i++) await alice.SendMessageAsync("bob@localhost", "chat", $"stop {i}");
         // Bob has the last message: the server has routed every copy (sent and received) to the component.

@@ -57,7 +57,7 @@ public sealed class EventClassifier
         {
             if (!Jid.TryParse(d?.Trim(), out var local) || !local.IsDomain)
                 throw new ArgumentException($"Local domain '{d}' is not a domain.", nameof(settings));
-            // The component's own domain is never local (events.md "Local domains").
+            // The component's own domain is never local (docs/events.md "Local domains").
             if (local.Domain != _componentDomain) _localDomains.Add(local.Domain);
         }
         if (_localDomains.Count == 0)
@@ -117,7 +117,7 @@ public sealed class EventClassifier
         var privilege = message.Element(Privilege1 + "privilege") ?? message.Element(Privilege2 + "privilege");
         if (forwarded is null && privilege is null) return Skip(SkipReason.ComponentParty);
 
-        // Trust (events.md "Trust"): only a server host, a bare local domain, may hand us copies or privileges.
+        // Trust (docs/security.md): only a server host, a bare local domain, may hand us copies or privileges.
         var fromServerHost = Jid.TryParse(Attr(message, "from"), out var from) && IsServerHost(from);
         if (!fromServerHost) return Skip(forwarded is not null ? SkipReason.UntrustedCopy : SkipReason.ComponentParty);
 
@@ -164,7 +164,7 @@ public sealed class EventClassifier
         return ClassificationResult.Privilege(notice);
     }
 
-    // events.md "Presence": signals and the state table.
+    // docs/events.md, "Presence": signals, the state table and stale copies.
     private ClassificationResult ClassifyPresence(XElement presence, bool topLevel)
     {
         bool online;
@@ -180,26 +180,29 @@ public sealed class EventClassifier
         if (!IsLocalUser(from)) return Skip(SkipReason.NotLocal);
         if (!from.IsFull) return Skip(SkipReason.PresenceNotSignal);
 
+        string? copyRecipient = null;
         if (!topLevel)
         {
             // A copy counts when sent to the user's own bare JID, to no one (Prosody), or to a local user
             // (a broadcast). Directed at a room, a service or a remote JID: not a signal.
+            copyRecipient = "";
             var toText = Attr(presence, "to");
             if (toText is not null)
             {
                 if (!Jid.TryParse(toText, out var to)) return Skip(SkipReason.InvalidJid);
                 if (to.Domain == _componentDomain) return Skip(SkipReason.ComponentParty);
                 if (!IsLocalUser(to)) return Skip(SkipReason.PresenceNotSignal);
+                copyRecipient = to.ToString();
             }
         }
 
         var delayed = presence.Element(Delay + "delay") is not null;
         var userId = from.ToString();
-        var skip = _presences.Apply(userId, online, delayed);
+        var skip = _presences.Apply(userId, online, delayed, copyRecipient);
         return skip is { } reason ? Skip(reason) : ClassificationResult.Of(new PresenceEvent(userId, online, from.Bare));
     }
 
-    // events.md "Chat" and "Groupchat": a message copied from a user session.
+    // docs/events.md "Chat" and "Groupchat": a message copied from a user session.
     private ClassificationResult ClassifyCopiedMessage(XElement message, Direction direction, DateTimeOffset now)
     {
         var groupchat = false;
@@ -306,7 +309,7 @@ public sealed class EventClassifier
     private static ClassificationResult Received(EventKind kind, Jid from, Jid to, string text) =>
         ClassificationResult.Of(new MessageEvent(kind, to.ToString(), text, from.ToString(), to.Bare));
 
-    // events.md "Which body": direct <body> children in the stanza's own namespace; the first whose xml:lang
+    // docs/events.md "Which body": direct <body> children in the stanza's own namespace; the first whose xml:lang
     // matches the stanza's (or that has none), else the first.
     private static XElement? ChooseBody(XElement message)
     {

@@ -55,7 +55,7 @@ public sealed class CloudEventsOptions
     public string TypePrefix { get; set; } = Events.CloudEventsAttributes.DefaultTypePrefix;
 }
 
-/// <summary>The <c>EventPusher</c> section: exchanges and classification settings (events.md).</summary>
+/// <summary>The <c>EventPusher</c> section: exchanges and classification settings (docs/events.md).</summary>
 public sealed class EventPusherOptions
 {
     /// <summary>Configuration section name: <c>EventPusher</c>.</summary>
@@ -64,7 +64,7 @@ public sealed class EventPusherOptions
     /// <summary><c>EventPusher:Rabbit</c>: the exchanges.</summary>
     public EventPusherRabbitOptions Rabbit { get; set; } = new();
 
-    /// <summary><c>EventPusher:CopyMatchWindow</c>: how long the first copy of a local→local message waits for its twin (events.md, "Direction"). Default 30 s.</summary>
+    /// <summary><c>EventPusher:CopyMatchWindow</c>: how long the first copy of a local→local message waits for its twin (docs/events.md, "Direction"). Default 30 s.</summary>
     public TimeSpan CopyMatchWindow { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary><c>EventPusher:Format</c>: <c>seed</c> (default) or <c>cloudevents</c>; see <see cref="EventFormat"/>.</summary>

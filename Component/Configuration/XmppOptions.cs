@@ -4,7 +4,7 @@ namespace XmppRabbitComponent.Configuration;
 
 /// <summary>
 /// The XEP-0114 connection to the XMPP server, bound from the <c>Xmpp</c> configuration section
-/// (issue #2, "Configuration"). Validated at start-up by <see cref="XmppOptionsValidator"/>.
+///. Validated at start-up by <see cref="XmppOptionsValidator"/>.
 /// </summary>
 public sealed class XmppOptions
 {
@@ -32,7 +32,7 @@ public sealed class XmppOptions
     /// <summary>
     /// <c>Xmpp:LocalDomains</c>: domains whose users are this server's users. When empty, the parent of
     /// <see cref="ComponentDomain"/> (<c>events.localhost</c> → <c>localhost</c>) is the one local domain
-    /// (events.md, "Local domains"). Never learned from traffic.
+    /// (docs/events.md, "Local domains"). Never learned from traffic.
     /// </summary>
     public List<string> LocalDomains { get; set; } = [];
 

@@ -6,7 +6,7 @@ namespace XmppRabbitComponent.Events;
 /// <summary>
 /// Writes events as the seed's JSON: its field names in its order, compact, UTF-8, non-ASCII left raw.
 /// Only <c>"</c>, <c>\</c> and U+0000–U+001F are escaped (<c>\b \f \n \r \t</c>, others as lowercase
-/// <c>\u00xx</c>), as the reference's encoder does (events.md, "JSON"). System.Text.Json's encoders
+/// <c>\u00xx</c>), as the reference's encoder does (docs/events.md, "JSON"). System.Text.Json's encoders
 /// escape far more (even emoji), hence this writer.
 /// </summary>
 public static class EventJson
