@@ -187,7 +187,7 @@ public sealed class EndToEndTests(XmppServerKind kind) : XmppServerFixture(kind)
         var ce = Contract.CloudEventsReader.FromHeaders(headers);
         Assert.Multiple(() =>
         {
-            Assert.That(headers.Keys.Where(k => k.StartsWith("cloudEvents:", StringComparison.Ordinal)), Is.EquivalentTo(Events.CloudEventsAttributes.Names));
+            Assert.That(headers.Keys.Where(k => k.StartsWith("cloudEvents:", StringComparison.Ordinal)), Is.EquivalentTo(global::XmppRabbitComponent.Events.CloudEventsAttributes.Names));
             Assert.That(System.Text.Encoding.UTF8.GetString((byte[])headers["cloudEvents:specversion"]!), Is.EqualTo("1.0"));
             Assert.That(ce.Id, Is.EqualTo(e.Properties.MessageId));
             Assert.That(ce.Source, Is.EqualTo(new Uri("xmpp:" + Facts.ComponentDomain)));
