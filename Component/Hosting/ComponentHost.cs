@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using XmppRabbitComponent.Configuration;
+using XmppRabbitComponent.HighAvailability;
 using XmppRabbitComponent.Observability;
 using XmppRabbitComponent.Publishing;
 
@@ -33,12 +34,23 @@ public static class ComponentHost
         services.AddSingleton<IValidateOptions<XmppOptions>, XmppOptionsValidator>();
         services.AddSingleton<IValidateOptions<RabbitOptions>, RabbitOptionsValidator>();
         services.AddSingleton<IValidateOptions<EventPusherOptions>, EventPusherOptionsValidator>();
+        services.AddOptions<HighAvailabilityOptions>().Bind(builder.Configuration.GetSection(HighAvailabilityOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<HighAvailabilityOptions>, HighAvailabilityOptionsValidator>();
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ComponentState>();
         services.AddSingleton(sp => new ComponentMetrics(
             sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             sp.GetRequiredService<IOptions<XmppOptions>>().Value.EffectiveLocalDomains()[0]));
+        // The election is registered first so that it stops last: stream closed, publisher drained, lease released.
+        var ha = builder.Configuration.GetSection(HighAvailabilityOptions.Section).Get<HighAvailabilityOptions>() ?? new HighAvailabilityOptions();
+        if (ha.Enabled)
+        {
+            services.AddSingleton(LeaseElectionFactory.Create);
+            services.AddSingleton<IRoleGate>(sp => sp.GetRequiredService<LeaseElection>());
+            services.AddHostedService(sp => sp.GetRequiredService<LeaseElection>());
+        }
+        else services.AddSingleton<IRoleGate, AlwaysActiveGate>();
         services.AddSingleton<RabbitEventPublisher>();
         services.AddSingleton<IEventPublisher>(sp => sp.GetRequiredService<RabbitEventPublisher>());
         services.AddHostedService(sp => sp.GetRequiredService<RabbitEventPublisher>());

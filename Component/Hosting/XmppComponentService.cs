@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using XmppRabbitComponent.Classification;
 using XmppRabbitComponent.Configuration;
 using XmppRabbitComponent.Events;
+using XmppRabbitComponent.HighAvailability;
 using XmppRabbitComponent.Observability;
 using XmppRabbitComponent.Publishing;
 using XmppRabbitComponent.Xmpp;
@@ -15,7 +16,9 @@ namespace XmppRabbitComponent.Hosting;
 /// hand events to the publisher, then back off and reconnect when the stream ends (issue #5). One loop,
 /// awaited by the host; nothing fire-and-forget. Each event is accepted by the publisher before the next
 /// stanza is read, so a full buffer (backpressure policy) stops reading and the XMPP server buffers, and
-/// nothing already read is lost on a reconnect.
+/// nothing already read is lost on a reconnect. With the election on (<see cref="IRoleGate"/>), the stream is opened only
+/// while this instance holds the lease, and closed cleanly (RFC 6120 §4.4, reading on until the server's close) when
+/// another instance took it (docs/high-availability.md).
 /// </summary>
 public sealed partial class XmppComponentService(
     IOptions<XmppOptions> xmppOptions,
@@ -24,8 +27,10 @@ public sealed partial class XmppComponentService(
     ComponentMetrics metrics,
     ComponentState state,
     TimeProvider time,
-    ILogger<XmppComponentService> logger) : BackgroundService
+    ILogger<XmppComponentService> logger,
+    IRoleGate? gate = null) : BackgroundService
 {
+    private readonly IRoleGate _gate = gate ?? new AlwaysActiveGate();
     private readonly XmppOptions _xmpp = xmppOptions.Value;
     private readonly EventPusherOptions _pusher = pusherOptions.Value;
     private readonly EventRouter _router = new(pusherOptions.Value.Rabbit);
@@ -40,23 +45,37 @@ public sealed partial class XmppComponentService(
         LogStarting(_xmpp.Host, _xmpp.Port, _xmpp.ComponentDomain, string.Join(",", _xmpp.EffectiveLocalDomains()));
         while (!stoppingToken.IsCancellationRequested)
         {
+            // Standby: wait here for the lease. The token is cancelled when another instance takes the lease from us.
+            CancellationToken tenure;
+            try { tenure = await _gate.WaitForActiveAsync(stoppingToken); }
+            catch (OperationCanceledException) { break; }
             Exception? failure = null;
             var authenticated = false;
+            Task yielding = Task.CompletedTask;
             try
             {
-                await using var connection = await ComponentConnection.ConnectAsync(_xmpp, logger, stoppingToken);
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, tenure);
+                await using var connection = await ComponentConnection.ConnectAsync(_xmpp, logger, attempt.Token);
                 failures = 0;
                 authenticated = true;
                 state.XmppAuthenticated = true;
                 metrics.StreamUp(true);
                 LogAuthenticated(_xmpp.ComponentDomain, _xmpp.Host, _xmpp.Port);
+                // Lease lost to another instance: send our </stream:stream> and keep reading (and publishing) what the
+                // server had already sent until its own close, so nothing read is lost.
+                using var onYield = tenure.Register(() => yielding = Task.Run(() => connection.CloseAsync()));
                 await foreach (var stanza in connection.ReadStanzasAsync(stoppingToken))
                     await HandleAsync(connection, classifier, stanza, stoppingToken);
-                LogStreamEnded(_xmpp.Host, _xmpp.Port, connection.EndReason?.ToString() ?? "unknown");
+                await yielding;
+                if (!tenure.IsCancellationRequested) LogStreamEnded(_xmpp.Host, _xmpp.Port, connection.EndReason?.ToString() ?? "unknown");
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 break;
+            }
+            catch (OperationCanceledException) when (tenure.IsCancellationRequested)
+            {
+                // The lease went to another instance while connecting.
             }
             // Only a refusal of this attempt's handshake says the secret or domain is wrong; the same conditions on a
             // stream that had authenticated are ordinary stream errors (ReconnectPolicy: FailureKind.Protocol).
@@ -89,6 +108,15 @@ public sealed partial class XmppComponentService(
             finally
             {
                 if (state.XmppAuthenticated) { state.XmppAuthenticated = false; metrics.StreamUp(false); }
+                try { await yielding; }
+                catch (Exception e) { LogYieldCloseProblem(e); }
+            }
+
+            if (tenure.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
+            {
+                // Not a fault: no reconnect counted, no backoff; wait for the lease again.
+                LogYielded(_xmpp.ComponentDomain);
+                continue;
             }
 
             metrics.StreamReconnect(ReconnectPolicy.CauseName(failure));
@@ -166,6 +194,12 @@ public sealed partial class XmppComponentService(
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Unexpected failure in the XMPP loop; reconnecting")]
     private partial void LogUnexpected(Exception exception);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Warning, Message = "XMPP stream for {ComponentDomain} closed: another instance holds the lease; this instance is a standby now")]
+    private partial void LogYielded(string componentDomain);
+
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Debug, Message = "Problem while closing the XMPP stream after the lease was lost")]
+    private partial void LogYieldCloseProblem(Exception exception);
 
     [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "XMPP component stopped")]
     private partial void LogStopped();

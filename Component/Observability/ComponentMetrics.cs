@@ -26,6 +26,8 @@ public sealed class ComponentMetrics : IDisposable
     private readonly Counter<long> _streamReconnects, _stanzasReceived, _eventsProduced, _stanzasSkipped, _eventsDropped;
     private int _streamUp;
     private Func<long> _bufferDepth = () => 0;
+    private Func<string> _role = () => "active";
+    private readonly Counter<long> _roleChanges;
 
     /// <summary>Creates the meter through <paramref name="meterFactory"/> (or a plain one when null); <paramref name="xmppHost"/> is the <c>host</c> tag of the seed's metrics.</summary>
     public ComponentMetrics(IMeterFactory? meterFactory, string xmppHost)
@@ -54,10 +56,27 @@ public sealed class ComponentMetrics : IDisposable
         _stanzasSkipped = _meter.CreateCounter<long>("xmpp_component.stanzas.skipped", "{stanza}", "Stanzas that produced no event, by reason.");
         _eventsDropped = _meter.CreateCounter<long>("xmpp_component.events.dropped", "{event}", "Events that will never be published, by reason.");
         _meter.CreateObservableGauge("xmpp_component.buffer.depth", () => _bufferDepth(), "{event}", "Events waiting to be published.");
+
+        // High availability (docs/high-availability.md): one series per role, 1 for the instance's role now.
+        _meter.CreateObservableGauge("xmpp_component.role", ObserveRoles, "1", "1 for this instance's role (active or standby), 0 for the other.");
+        _roleChanges = _meter.CreateCounter<long>("xmpp_component.role.changes", "{change}", "Role changes, by the role taken (active, standby).");
     }
 
     /// <summary>Sets the callback reporting the publish buffer depth.</summary>
     public void ObserveBufferDepth(Func<long> depth) => _bufferDepth = depth;
+
+    /// <summary>Sets the callback reporting the instance's role: <c>active</c> or <c>standby</c> (default: always active).</summary>
+    public void ObserveRole(Func<string> role) => _role = role;
+
+    /// <summary>The instance took <paramref name="role"/> (<c>active</c> or <c>standby</c>).</summary>
+    public void RoleChanged(string role) => _roleChanges.Add(1, new KeyValuePair<string, object?>("role", role));
+
+    private IEnumerable<Measurement<int>> ObserveRoles()
+    {
+        var now = _role();
+        yield return new Measurement<int>(now == "active" ? 1 : 0, new KeyValuePair<string, object?>("role", "active"));
+        yield return new Measurement<int>(now == "standby" ? 1 : 0, new KeyValuePair<string, object?>("role", "standby"));
+    }
 
     /// <summary>A broker connection opened: active +1, opened +1.</summary>
     public void ConnectionOpened() { _connectionsActive.Add(1, _host); _connectionsOpened.Add(1, _host); }

@@ -1,0 +1,123 @@
+using RabbitMQ.Client;
+using RabbitMQ.Client.Exceptions;
+using XmppRabbitComponent.Configuration;
+using XmppRabbitComponent.Publishing;
+
+namespace XmppRabbitComponent.HighAvailability;
+
+/// <summary>What one attempt to take the lease gave.</summary>
+public enum LeaseOutcome
+{
+    /// <summary>This connection holds the lease (the exclusive queue is ours; declaring it again as its owner also says so).</summary>
+    Acquired,
+    /// <summary>Another connection holds it: the broker answered 405 RESOURCE_LOCKED.</summary>
+    HeldElsewhere,
+    /// <summary>Anything else (another refusal such as 403 or 406, or the connection went away meanwhile); see the detail.</summary>
+    Failed,
+}
+
+/// <summary>One attempt's outcome and, for <see cref="LeaseOutcome.Failed"/>, the broker's reply text or the error.</summary>
+public readonly record struct LeaseAttempt(LeaseOutcome Outcome, string? Detail = null);
+
+/// <summary>One broker connection that can hold the lease; the lease lives exactly as long as the connection.</summary>
+public interface ILeaseConnection : IAsyncDisposable
+{
+    /// <summary>Where the connection goes (<c>host:port</c>), for logs.</summary>
+    string Endpoint { get; }
+
+    /// <summary>Completes when the connection closed for any reason (the lease, if held, is gone with it).</summary>
+    Task Closed { get; }
+
+    /// <summary>Tries once to take the lease. Never throws for a broker refusal; throws only <see cref="OperationCanceledException"/>.</summary>
+    Task<LeaseAttempt> TryAcquireAsync(CancellationToken ct);
+}
+
+/// <summary>Opens lease connections (one at a time; the election owns each until it closes).</summary>
+public interface ILeaseBroker
+{
+    /// <summary>Opens a connection to the broker.</summary>
+    /// <exception cref="Exception">The broker is unreachable or refused the connection (any client exception).</exception>
+    Task<ILeaseConnection> ConnectAsync(CancellationToken ct);
+}
+
+/// <summary>
+/// The lease on RabbitMQ: an exclusive, non-durable queue named after the component domain, declared on a connection of
+/// its own. RabbitMQ deletes an exclusive queue the moment its owning connection closes (a crash closes the socket; a
+/// vanished machine is noticed through the AMQP heartbeat, <c>Rabbit:Heartbeat</c>), and refuses a declaration by any
+/// other connection with 405 RESOURCE_LOCKED. The queue carries no messages. The connection's client-provided name
+/// names the holder (<c>rabbitmqctl list_connections name</c>), host and PID.
+/// </summary>
+public sealed class RabbitLeaseBroker(RabbitOptions options, string leaseName, string holderName) : ILeaseBroker
+{
+    private readonly ConnectionFactory _factory = WithName(RabbitConnectionFactory.Create(options), holderName);
+    private readonly IReadOnlyList<AmqpTcpEndpoint> _endpoints = RabbitConnectionFactory.Endpoints(options);
+
+    /// <summary>The queue that is the lease.</summary>
+    public string LeaseName => leaseName;
+
+    /// <inheritdoc />
+    public async Task<ILeaseConnection> ConnectAsync(CancellationToken ct)
+    {
+        var connection = await _factory.CreateConnectionAsync(_endpoints, holderName, ct).ConfigureAwait(false);
+        return new RabbitLeaseConnection(connection, leaseName);
+    }
+
+    private static ConnectionFactory WithName(ConnectionFactory f, string name)
+    {
+        f.ClientProvidedName = name;
+        return f;
+    }
+
+    private sealed class RabbitLeaseConnection : ILeaseConnection
+    {
+        private readonly IConnection _connection;
+        private readonly string _queue;
+        private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public RabbitLeaseConnection(IConnection connection, string queue)
+        {
+            _connection = connection;
+            _queue = queue;
+            connection.ConnectionShutdownAsync += (_, _) => { _closed.TrySetResult(); return Task.CompletedTask; };
+            if (!connection.IsOpen) _closed.TrySetResult();
+            Endpoint = $"{connection.Endpoint.HostName}:{connection.Endpoint.Port}";
+        }
+
+        public string Endpoint { get; }
+        public Task Closed => _closed.Task;
+
+        public async Task<LeaseAttempt> TryAcquireAsync(CancellationToken ct)
+        {
+            IChannel channel;
+            try { channel = await _connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false); }
+            catch (Exception e) when (e is not OperationCanceledException) { return new LeaseAttempt(LeaseOutcome.Failed, e.Message); }
+            try
+            {
+                await channel.QueueDeclareAsync(_queue, durable: false, exclusive: true, autoDelete: false, arguments: null, cancellationToken: ct).ConfigureAwait(false);
+                await channel.CloseAsync(ct).ConfigureAwait(false);
+                return new LeaseAttempt(LeaseOutcome.Acquired);
+            }
+            catch (OperationInterruptedException e) when (e.ShutdownReason?.ReplyCode == 405)
+            {
+                return new LeaseAttempt(LeaseOutcome.HeldElsewhere);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                var reason = e is OperationInterruptedException { ShutdownReason: { } r } ? $"{r.ReplyCode} {r.ReplyText}" : e.Message;
+                return new LeaseAttempt(LeaseOutcome.Failed, reason);
+            }
+            finally
+            {
+                channel.Dispose();
+            }
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            // Closing the connection deletes the exclusive queue: this is the release.
+            try { await _connection.CloseAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false); }
+            catch (Exception) { /* already closed or the broker is gone: the lease is gone with the connection either way */ }
+            _connection.Dispose();
+        }
+    }
+}
