@@ -56,7 +56,8 @@ ctl() { local n=$1; shift; (node_env "$n"; "$RABBIT_BIN/rabbitmqctl" -n "$(node_
 beam_pid() {
     local p
     p=$(cat "$(node_dir "$1")/beam.pid" 2>/dev/null || true)
-    if xrc_pid_alive "$p" && tr '\0' '\n' <"/proc/$p/cmdline" | grep -qxF "$(node_dir "$1")/mnesia"; then echo "$p"; return 0; fi
+    # The node name is in the broker's environment, not on its command line.
+    if xrc_pid_alive "$p" && tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qxF "RABBITMQ_NODENAME=$(node_name "$1")"; then echo "$p"; return 0; fi
     return 1
 }
 
@@ -142,7 +143,7 @@ ENV
 }
 
 do_start() {
-    xrc_install_packages
+    [ -x "$RABBIT_BIN/rabbitmq-server" ] || xrc_apt_install rabbitmq-server
     mkdir -p "$DIR"
     if [ ! -f "$DIR/.erlang.cookie" ]; then
         head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' >"$DIR/.erlang.cookie"
