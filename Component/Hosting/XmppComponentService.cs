@@ -33,7 +33,6 @@ public sealed partial class XmppComponentService(
     private readonly IRoleGate _gate = gate ?? new AlwaysActiveGate();
     private readonly XmppOptions _xmpp = xmppOptions.Value;
     private readonly EventPusherOptions _pusher = pusherOptions.Value;
-    private readonly EventRouter _router = new(pusherOptions.Value.Rabbit);
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -103,6 +102,7 @@ public sealed partial class XmppComponentService(
             {
                 // Not a stream fault: a bug. Log it with its stack and recover like any other failure.
                 failure = e;
+                metrics.LoopFault("xmpp_stream");
                 LogUnexpected(e);
             }
             finally
@@ -119,12 +119,10 @@ public sealed partial class XmppComponentService(
                 continue;
             }
 
-            metrics.StreamReconnect(ReconnectPolicy.CauseName(failure));
-            failures++;
-            var kind = authenticated && failure is StreamErrorException ? FailureKind.Protocol : ReconnectPolicy.Classify(failure);
-            var delay = policy.NextDelay(failures, kind, Random.Shared.NextDouble());
-            LogReconnecting(delay.TotalSeconds, failures);
-            try { await Task.Delay(delay, time, stoppingToken); }
+            var decision = policy.Decide(failure, authenticated, ++failures, Random.Shared.NextDouble());
+            metrics.StreamReconnect(decision.Cause);
+            LogReconnecting(decision.Delay.TotalSeconds, failures);
+            try { await Task.Delay(decision.Delay, time, stoppingToken); }
             catch (OperationCanceledException) { break; }
         }
         LogStopped();
@@ -147,7 +145,6 @@ public sealed partial class XmppComponentService(
         if (result.Fault is { } fault) LogClassifierFault(fault, name);
         foreach (var e in result.Events)
         {
-            if (!_router.IsEnabled(e.Kind)) { metrics.EventDropped("disabled"); continue; }
             metrics.EventProduced(e.Kind.Name());
             try
             {
