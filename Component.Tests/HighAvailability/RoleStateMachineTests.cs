@@ -69,3 +69,22 @@ public sealed class RoleStateMachineTests
         Assert.That(In(LeaseState.Stopped).Role, Is.EqualTo(InstanceRole.Standby));
     }
 }
+
+/// <summary>The lease name and the heartbeat defaults.</summary>
+public sealed class HighAvailabilityOptionsTests
+{
+    [Test]
+    public void The_lease_is_named_after_the_component_domain_unless_configured()
+    {
+        Assert.That(new HighAvailabilityOptions().EffectiveLeaseName(" Events.Example.COM "), Is.EqualTo("xmpp-rabbit-component.lease.events.example.com"));
+        Assert.That(new HighAvailabilityOptions { LeaseName = "my-lease" }.EffectiveLeaseName("events.example.com"), Is.EqualTo("my-lease"));
+    }
+
+    [Test]
+    public void Defaults_are_on_with_a_short_retry_and_a_ten_second_heartbeat()
+    {
+        var o = new HighAvailabilityOptions();
+        Assert.That((o.Enabled, o.RetryInterval, o.StandbyReconnectDelay), Is.EqualTo((true, TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(2))));
+        Assert.That(new XmppRabbitComponent.Configuration.RabbitOptions().Heartbeat, Is.EqualTo(TimeSpan.FromSeconds(10)));
+    }
+}
