@@ -101,10 +101,13 @@ internal sealed class ChatTraffic : IAsyncDisposable
     /// <summary>Events collected so far.</summary>
     public IReadOnlyList<(DateTime At, int N, string Type, string AppId, string MessageId)> Events { get { lock (_events) return [.. _events]; } }
 
-    /// <summary>The fate of every message sent, and the instance that published it (null when lost or mixed).</summary>
+    /// <summary>
+    /// The fate of every message sent, and the instance that published it (null when lost or mixed). A duplicate (a
+    /// republish after a broker failure, same <c>message_id</c>) is the same event and counts once.
+    /// </summary>
     public List<(int N, MessageFate Fate, string? By)> Fates()
     {
-        var events = Events.ToLookup(e => e.N);
+        var events = Events.DistinctBy(e => e.MessageId).ToLookup(e => e.N);
         var result = new List<(int, MessageFate, string?)>();
         for (var n = 0; n < SentCount; n++)
         {

@@ -12,6 +12,9 @@ internal sealed class FakeLeaseBroker
     private readonly List<Connection> _open = [];
     private bool _down;
 
+    /// <summary>Hand-over notices waiting (a planned stop leaves one).</summary>
+    public int Notices;
+
     /// <summary>The connection holding the lease, or null.</summary>
     public Connection? Owner { get; private set; }
 
@@ -86,6 +89,14 @@ internal sealed class FakeLeaseBroker
                 return Task.FromResult(new LeaseAttempt(LeaseOutcome.HeldElsewhere));
             }
         }
+
+        public Task LeaveReleaseNoticeAsync(CancellationToken ct)
+        {
+            Interlocked.Increment(ref broker.Notices);
+            return Task.CompletedTask;
+        }
+
+        public Task<bool> TakeReleaseNoticeAsync(CancellationToken ct) => Task.FromResult(Interlocked.Exchange(ref broker.Notices, 0) > 0);
 
         public void CloseFromBroker() => _closed.TrySetResult();
 

@@ -20,9 +20,15 @@ public sealed class LeaseElectionTests
         _running.Clear();
     }
 
-    private async Task<LeaseElection> StartAsync(FakeLeaseBroker broker, string name, TimeSpan? standbyDelay = null, ComponentMetrics? metrics = null, LogCapture<LeaseElection>? log = null)
+    private async Task<LeaseElection> StartAsync(FakeLeaseBroker broker, string name, TimeSpan? standbyDelay = null, ComponentMetrics? metrics = null, LogCapture<LeaseElection>? log = null,
+        TimeSpan? takeoverDelay = null)
     {
-        var o = new HighAvailabilityOptions { RetryInterval = TimeSpan.FromMilliseconds(20), StandbyReconnectDelay = standbyDelay ?? TimeSpan.FromMilliseconds(500) };
+        var o = new HighAvailabilityOptions
+        {
+            RetryInterval = TimeSpan.FromMilliseconds(20),
+            StandbyReconnectDelay = standbyDelay ?? TimeSpan.FromMilliseconds(500),
+            TakeoverDelay = takeoverDelay ?? TimeSpan.FromMilliseconds(50),
+        };
         var e = new LeaseElection(o, "lease.test", broker.For(name), metrics, (ILogger<LeaseElection>?)log ?? NullLogger<LeaseElection>.Instance, TimeProvider.System);
         _running.Add(e);
         await e.StartAsync(CancellationToken.None);
@@ -67,6 +73,30 @@ public sealed class LeaseElectionTests
         await b.WaitForActiveAsync(CancellationToken.None).WaitAsync(Step);
         TestContext.Out.WriteLine($"takeover after stop: {(DateTime.UtcNow - stopped).TotalMilliseconds:0} ms (retry interval 20 ms)");
         Assert.That(b.Role, Is.EqualTo(InstanceRole.Active));
+    }
+
+    [Test]
+    public async Task A_planned_stop_hands_over_at_once_and_a_crash_makes_the_new_holder_wait_the_takeover_delay()
+    {
+        var takeover = TimeSpan.FromSeconds(1);
+        var broker = new FakeLeaseBroker();
+        var a = await StartAsync(broker, "a", takeoverDelay: TimeSpan.Zero);
+        await a.WaitForActiveAsync(CancellationToken.None).WaitAsync(Step);
+        var b = await StartAsync(broker, "b", takeoverDelay: takeover);
+        await Until(() => broker.Attempts("b") >= 1, "b tries");
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        await a.StopAsync(CancellationToken.None);
+        await b.WaitForActiveAsync(CancellationToken.None).WaitAsync(Step);
+        Assert.That(sw.Elapsed, Is.LessThan(takeover), "handed over with a notice: no takeover delay");
+        Assert.That(broker.Notices, Is.Zero, "the notice was taken");
+
+        var c = await StartAsync(broker, "c", takeoverDelay: takeover);
+        await Until(() => broker.Attempts("c") >= 1, "c tries");
+        broker.Unreachable.Add("b");
+        sw.Restart();
+        broker.Cut("b"); // b "crashes": no notice
+        await c.WaitForActiveAsync(CancellationToken.None).WaitAsync(Step);
+        Assert.That(sw.Elapsed, Is.GreaterThanOrEqualTo(takeover), "no notice: the new holder waits before opening its stream");
     }
 
     [Test]

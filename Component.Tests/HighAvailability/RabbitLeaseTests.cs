@@ -45,6 +45,20 @@ public sealed class RabbitLeaseTests
     }
 
     [Test]
+    public async Task A_hand_over_notice_left_before_the_release_is_taken_once_by_the_next_holder()
+    {
+        var a = await Broker("a").ConnectAsync(CancellationToken.None);
+        await using var b = await Broker("b").ConnectAsync(CancellationToken.None);
+        Assert.That((await a.TryAcquireAsync(CancellationToken.None)).Outcome, Is.EqualTo(LeaseOutcome.Acquired));
+        Assert.That(await a.TakeReleaseNoticeAsync(CancellationToken.None), Is.False, "no notice before any hand-over");
+        await a.LeaveReleaseNoticeAsync(CancellationToken.None);
+        await a.DisposeAsync();
+        Assert.That((await b.TryAcquireAsync(CancellationToken.None)).Outcome, Is.EqualTo(LeaseOutcome.Acquired));
+        Assert.That(await b.TakeReleaseNoticeAsync(CancellationToken.None), Is.True, "the planned release left a notice");
+        Assert.That(await b.TakeReleaseNoticeAsync(CancellationToken.None), Is.False, "taken once");
+    }
+
+    [Test]
     public async Task A_killed_broker_closes_the_lease_connection()
     {
         RabbitTestEnv.RequireBroker(RabbitTestEnv.Port2);

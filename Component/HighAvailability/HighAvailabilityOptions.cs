@@ -38,6 +38,14 @@ public sealed class HighAvailabilityOptions
     /// </summary>
     public TimeSpan StandbyReconnectDelay { get; set; } = TimeSpan.FromSeconds(2);
 
+    /// <summary>
+    /// <c>HighAvailability:TakeoverDelay</c>: after taking a lease that its previous holder did not hand over (a crash, the
+    /// failure of the broker node that held it, a partition), wait this long before opening the XMPP stream, so that a
+    /// previous holder that is still alive reconnects, is refused and closes its stream first (break-before-make). A planned
+    /// stop hands the lease over with a notice, and the standby then connects at once. Default 500 ms.
+    /// </summary>
+    public TimeSpan TakeoverDelay { get; set; } = TimeSpan.FromMilliseconds(500);
+
     /// <summary>The lease queue's name: <see cref="LeaseName"/>, or the default derived from <paramref name="componentDomain"/>.</summary>
     public string EffectiveLeaseName(string componentDomain) =>
         string.IsNullOrWhiteSpace(LeaseName) ? "xmpp-rabbit-component.lease." + componentDomain.Trim().ToLowerInvariant() : LeaseName.Trim();
@@ -51,6 +59,7 @@ public sealed class HighAvailabilityOptionsValidator : IValidateOptions<HighAvai
     {
         var errors = new List<string>();
         XmppOptionsValidator.Positive(errors, "HighAvailability:RetryInterval", o.RetryInterval);
+        if (o.TakeoverDelay < TimeSpan.Zero) errors.Add($"HighAvailability:TakeoverDelay must not be negative, got {o.TakeoverDelay}");
         if (o.StandbyReconnectDelay < TimeSpan.Zero) errors.Add($"HighAvailability:StandbyReconnectDelay must not be negative, got {o.StandbyReconnectDelay}");
         // AMQP short string; RabbitMQ reserves the amq. prefix.
         if (o.LeaseName is { } n && (System.Text.Encoding.UTF8.GetByteCount(n) > 255 || n.Trim().StartsWith("amq.", StringComparison.Ordinal)))

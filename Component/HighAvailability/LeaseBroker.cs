@@ -30,6 +30,13 @@ public interface ILeaseConnection : IAsyncDisposable
 
     /// <summary>Tries once to take the lease. Never throws for a broker refusal; throws only <see cref="OperationCanceledException"/>.</summary>
     Task<LeaseAttempt> TryAcquireAsync(CancellationToken ct);
+
+    /// <summary>Before a planned release: leaves a hand-over notice for the next holder. Best effort; never throws.</summary>
+    Task LeaveReleaseNoticeAsync(CancellationToken ct);
+
+    /// <summary>After taking the lease: takes a hand-over notice left within the last few seconds; false when there is none
+    /// (the previous holder crashed or lost its broker node) or it cannot be read. Never throws but for cancellation.</summary>
+    Task<bool> TakeReleaseNoticeAsync(CancellationToken ct);
 }
 
 /// <summary>Opens lease connections (one at a time; the election owns each until it closes).</summary>
@@ -46,6 +53,9 @@ public interface ILeaseBroker
 /// vanished machine is noticed through the AMQP heartbeat, <c>Rabbit:Heartbeat</c>), and refuses a declaration by any
 /// other connection with 405 RESOURCE_LOCKED. The queue carries no messages. The connection's client-provided name
 /// names the holder (<c>rabbitmqctl list_connections name</c>), host and PID.
+/// <para>Hand-over notices go through a second, ordinary queue, <c>LEASE.handoff</c> (non-durable, messages expire after
+/// <see cref="NoticeTtl"/>, the queue after an hour unused): a holder stopping on purpose publishes one message there
+/// before closing its connection; the next holder takes it with <c>basic.get</c>.</para>
 /// </summary>
 public sealed class RabbitLeaseBroker(RabbitOptions options, string leaseName, string holderName) : ILeaseBroker
 {
@@ -54,6 +64,15 @@ public sealed class RabbitLeaseBroker(RabbitOptions options, string leaseName, s
 
     /// <summary>The queue that is the lease.</summary>
     public string LeaseName => leaseName;
+
+    /// <summary>How long a hand-over notice counts: 10 s.</summary>
+    public static readonly TimeSpan NoticeTtl = TimeSpan.FromSeconds(10);
+
+    private static readonly Dictionary<string, object?> HandoffArguments = new()
+    {
+        ["x-message-ttl"] = (int)NoticeTtl.TotalMilliseconds,
+        ["x-expires"] = 3_600_000,
+    };
 
     /// <inheritdoc />
     public async Task<ILeaseConnection> ConnectAsync(CancellationToken ct)
@@ -110,6 +129,34 @@ public sealed class RabbitLeaseBroker(RabbitOptions options, string leaseName, s
             {
                 channel.Dispose();
             }
+        }
+
+        public async Task LeaveReleaseNoticeAsync(CancellationToken ct)
+        {
+            try
+            {
+                await using var channel = await _connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
+                await channel.QueueDeclareAsync(_queue + ".handoff", durable: false, exclusive: false, autoDelete: false, arguments: HandoffArguments, cancellationToken: ct).ConfigureAwait(false);
+                await channel.BasicPublishAsync("", _queue + ".handoff", mandatory: false, new BasicProperties { Type = "lease_released", Timestamp = new AmqpTimestamp(DateTimeOffset.UtcNow.ToUnixTimeSeconds()) },
+                    System.Text.Encoding.UTF8.GetBytes(Endpoint), ct).ConfigureAwait(false);
+                await channel.CloseAsync(ct).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException) { /* best effort: the next holder then waits TakeoverDelay */ }
+        }
+
+        public async Task<bool> TakeReleaseNoticeAsync(CancellationToken ct)
+        {
+            try
+            {
+                await using var channel = await _connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
+                await channel.QueueDeclareAsync(_queue + ".handoff", durable: false, exclusive: false, autoDelete: false, arguments: HandoffArguments, cancellationToken: ct).ConfigureAwait(false);
+                var found = false;
+                // Take every notice (an old one may linger until its TTL); one is enough.
+                while (await channel.BasicGetAsync(_queue + ".handoff", autoAck: true, ct).ConfigureAwait(false) is not null) found = true;
+                await channel.CloseAsync(ct).ConfigureAwait(false);
+                return found;
+            }
+            catch (Exception e) when (e is not OperationCanceledException) { return false; }
         }
 
         public async ValueTask DisposeAsync()

@@ -148,6 +148,7 @@ public sealed partial class LeaseElection : IRoleGate, IHostedService, IAsyncDis
         Apply(_machine.Stop);
         if (_connection is { } c)
         {
+            if (held && _leaseConnected) await c.LeaveReleaseNoticeAsync(cancellationToken).ConfigureAwait(false);
             _connection = null;
             _leaseConnected = false;
             await c.DisposeAsync().ConfigureAwait(false);
@@ -205,9 +206,11 @@ public sealed partial class LeaseElection : IRoleGate, IHostedService, IAsyncDis
             _connection = null;
             _leaseConnected = false;
             if (conn.Closed.IsCompleted) LogLeaseConnectionLost(conn.Endpoint, Role);
+            var wasActive = State == LeaseState.Active;
             Apply(_machine.ConnectionLost);
             await conn.DisposeAsync().ConfigureAwait(false);
-            if (!await DelayAsync(_o.RetryInterval, null, ct).ConfigureAwait(false)) return;
+            // The instance that had the lease tries again at once: it should be the first back (a standby polls).
+            if (!wasActive && !await DelayAsync(_o.RetryInterval, null, ct).ConfigureAwait(false)) return;
         }
     }
 
@@ -221,6 +224,15 @@ public sealed partial class LeaseElection : IRoleGate, IHostedService, IAsyncDis
             switch (attempt.Outcome)
             {
                 case LeaseOutcome.Acquired:
+                    if (State == LeaseState.Standby && !await conn.TakeReleaseNoticeAsync(ct).ConfigureAwait(false) && _o.TakeoverDelay > TimeSpan.Zero)
+                    {
+                        // Not handed over: the previous holder crashed, or lost its broker node and may still hold a stream.
+                        // Give it the time to be refused and close it before ours opens (break-before-make).
+                        LogTakeoverDelay(_leaseName, _o.TakeoverDelay.TotalMilliseconds);
+                        await DelayAsync(_o.TakeoverDelay, conn.Closed, ct).ConfigureAwait(false);
+                        ct.ThrowIfCancellationRequested();
+                        if (conn.Closed.IsCompleted) return;
+                    }
                     Apply(_machine.LeaseAcquired, conn.Endpoint);
                     await conn.Closed.WaitAsync(ct).ConfigureAwait(false);
                     return;
@@ -313,6 +325,9 @@ public sealed partial class LeaseElection : IRoleGate, IHostedService, IAsyncDis
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "Role {From} -> stopped: {Reason}")]
     private partial void LogStopped(LeaseState from, string reason);
+
+    [LoggerMessage(EventId = 3012, Level = LogLevel.Information, Message = "Lease {LeaseName} taken without a hand-over notice (the previous holder crashed or lost its broker node): opening the XMPP stream in {DelayMs} ms")]
+    private partial void LogTakeoverDelay(string leaseName, double delayMs);
 
     [LoggerMessage(EventId = 3011, Level = LogLevel.Error, Message = "Unexpected failure in the lease loop; dropping the lease connection and going on")]
     private partial void LogLoopFault(Exception exception);
