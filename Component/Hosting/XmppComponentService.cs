@@ -17,8 +17,8 @@ namespace XmppRabbitComponent.Hosting;
 /// awaited by the host; nothing fire-and-forget. Each event is accepted by the publisher before the next
 /// stanza is read, so a full buffer (backpressure policy) stops reading and the XMPP server buffers, and
 /// nothing already read is lost on a reconnect. With the election on (<see cref="IRoleGate"/>), the stream is opened only
-/// while this instance holds the lease, and closed cleanly (RFC 6120 §4.4, reading on until the server's close) when
-/// another instance took it (docs/high-availability.md).
+/// while this instance holds the lease, and closed like on stop when another instance took it
+/// (<c>docs/high-availability.md</c>).
 /// </summary>
 public sealed partial class XmppComponentService(
     IOptions<XmppOptions> xmppOptions,
@@ -33,6 +33,10 @@ public sealed partial class XmppComponentService(
     private readonly IRoleGate _gate = gate ?? new AlwaysActiveGate();
     private readonly XmppOptions _xmpp = xmppOptions.Value;
     private readonly EventPusherOptions _pusher = pusherOptions.Value;
+    private volatile bool _closing;
+
+    /// <summary>How long a stop waits for the server's <c>&lt;/stream:stream&gt;</c> after sending ours (RFC 6120 §4.4), reading meanwhile.</summary>
+    public static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(2);
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -44,13 +48,13 @@ public sealed partial class XmppComponentService(
         LogStarting(_xmpp.Host, _xmpp.Port, _xmpp.ComponentDomain, string.Join(",", _xmpp.EffectiveLocalDomains()));
         while (!stoppingToken.IsCancellationRequested)
         {
-            // Standby: wait here for the lease. The token is cancelled when another instance takes the lease from us.
+            // Standby: wait here for the lease (docs/high-availability.md). The tenure token is cancelled when another
+            // instance takes the lease: the stream is then closed as on stop, and the loop waits for the lease again.
             CancellationToken tenure;
             try { tenure = await _gate.WaitForActiveAsync(stoppingToken); }
             catch (OperationCanceledException) { break; }
             Exception? failure = null;
             var authenticated = false;
-            Task yielding = Task.CompletedTask;
             try
             {
                 using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, tenure);
@@ -60,13 +64,9 @@ public sealed partial class XmppComponentService(
                 state.XmppAuthenticated = true;
                 metrics.StreamUp(true);
                 LogAuthenticated(_xmpp.ComponentDomain, _xmpp.Host, _xmpp.Port);
-                // Lease lost to another instance: send our </stream:stream> and keep reading (and publishing) what the
-                // server had already sent until its own close, so nothing read is lost.
-                using var onYield = tenure.Register(() => yielding = Task.Run(() => connection.CloseAsync()));
-                await foreach (var stanza in connection.ReadStanzasAsync(stoppingToken))
-                    await HandleAsync(connection, classifier, stanza, stoppingToken);
-                await yielding;
-                if (!tenure.IsCancellationRequested) LogStreamEnded(_xmpp.Host, _xmpp.Port, connection.EndReason?.ToString() ?? "unknown");
+                var end = await ReadUntilEndOrStopAsync(connection, classifier, stoppingToken, tenure);
+                if (end == StreamEnd.Stopped) break;
+                if (end == StreamEnd.Ended) LogStreamEnded(_xmpp.Host, _xmpp.Port, connection.EndReason?.ToString() ?? "unknown");
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
@@ -108,13 +108,11 @@ public sealed partial class XmppComponentService(
             finally
             {
                 if (state.XmppAuthenticated) { state.XmppAuthenticated = false; metrics.StreamUp(false); }
-                try { await yielding; }
-                catch (Exception e) { LogYieldCloseProblem(e); }
             }
 
             if (tenure.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
             {
-                // Not a fault: no reconnect counted, no backoff; wait for the lease again.
+                // Handing the stream over is not a fault: no reconnect counted, no backoff; wait for the lease again.
                 LogYielded(_xmpp.ComponentDomain);
                 continue;
             }
@@ -128,6 +126,63 @@ public sealed partial class XmppComponentService(
         LogStopped();
     }
 
+    private enum StreamEnd
+    {
+        /// <summary>The stream ended (or failed) by itself: reconnect.</summary>
+        Ended,
+        /// <summary>The host stops: closed by us.</summary>
+        Stopped,
+        /// <summary>Another instance took the lease: closed by us; wait for the lease again.</summary>
+        Yielded,
+    }
+
+    /// <summary>
+    /// Reads and handles stanzas until the stream ends, the host stops, or another instance takes the lease
+    /// (<paramref name="tenure"/> cancelled). On stop and on losing the lease the stream is closed as RFC 6120 §4.4
+    /// asks: our <c>&lt;/stream:stream&gt;</c> is sent, and what the server still sends is read and classified until its
+    /// own close, or until <see cref="CloseTimeout"/> passes; only then does the host go on to stop the publisher, which
+    /// drains to the broker (on losing the lease the publisher simply goes on publishing). Nothing the server had already
+    /// sent is lost (<c>docs/publishing.md</c>, "Shutdown"; <c>docs/high-availability.md</c>, rule 4).
+    /// </summary>
+    private async Task<StreamEnd> ReadUntilEndOrStopAsync(ComponentConnection connection, EventClassifier classifier, CancellationToken stoppingToken, CancellationToken tenure)
+    {
+        _closing = false;
+        using var reading = new CancellationTokenSource();
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var onStop = stoppingToken.Register(() => stop.TrySetResult());
+        await using var onYield = tenure.Register(() => stop.TrySetResult());
+        var read = ReadAllAsync(connection, classifier, reading.Token);
+        if (await Task.WhenAny(read, stop.Task) == read)
+        {
+            await read; // the stream ended (or failed) by itself
+            return StreamEnd.Ended;
+        }
+
+        var yielding = !stoppingToken.IsCancellationRequested;
+        if (yielding) LogClosingOnYield(_xmpp.Host, _xmpp.Port);
+        else LogClosingOnStop(_xmpp.Host, _xmpp.Port);
+        _closing = true;
+        reading.CancelAfter(CloseTimeout);
+        // Sends </stream:stream>, waits (at most CloseTimeout) for the server's close seen by the read loop, then releases the socket.
+        await connection.CloseAsync(CancellationToken.None);
+        try
+        {
+            await read;
+            LogClosedOnStop(connection.EndReason?.ToString() ?? "timeout");
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException or XmppStreamException)
+        {
+            LogClosedOnStop($"{e.GetType().Name} after the close ({e.Message})");
+        }
+        return yielding ? StreamEnd.Yielded : StreamEnd.Stopped;
+    }
+
+    private async Task ReadAllAsync(ComponentConnection connection, EventClassifier classifier, CancellationToken ct)
+    {
+        await foreach (var stanza in connection.ReadStanzasAsync(ct))
+            await HandleAsync(connection, classifier, stanza, ct);
+    }
+
     private async Task HandleAsync(ComponentConnection connection, EventClassifier classifier, XElement stanza, CancellationToken ct)
     {
         var name = stanza.Name.LocalName;
@@ -135,7 +190,8 @@ public sealed partial class XmppComponentService(
         if (name == "iq")
         {
             var reply = IqResponder.Respond(stanza, _xmpp.ComponentDomain);
-            if (reply is not null) await connection.SendAsync(reply, ct);
+            // After our close nothing more may be written (RFC 6120 §4.4); the server answers an unanswered IQ itself.
+            if (reply is not null && !_closing) await connection.SendAsync(reply, ct);
         }
 
         var result = classifier.Classify(stanza, time.GetUtcNow());
@@ -152,7 +208,7 @@ public sealed partial class XmppComponentService(
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                // Shutdown while the buffer was full (backpressure): this event is lost, and counted.
+                // The close deadline passed while the buffer was full (backpressure): this event is lost, and counted.
                 metrics.EventDropped("shutdown");
                 throw;
             }
@@ -192,11 +248,17 @@ public sealed partial class XmppComponentService(
     [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Unexpected failure in the XMPP loop; reconnecting")]
     private partial void LogUnexpected(Exception exception);
 
-    [LoggerMessage(EventId = 1012, Level = LogLevel.Warning, Message = "XMPP stream for {ComponentDomain} closed: another instance holds the lease; this instance is a standby now")]
-    private partial void LogYielded(string componentDomain);
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "Stopping: closing the XMPP stream with {Host}:{Port} and reading what the server still sends")]
+    private partial void LogClosingOnStop(string host, int port);
 
-    [LoggerMessage(EventId = 1013, Level = LogLevel.Debug, Message = "Problem while closing the XMPP stream after the lease was lost")]
-    private partial void LogYieldCloseProblem(Exception exception);
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Information, Message = "XMPP stream closed on stop: {EndReason}")]
+    private partial void LogClosedOnStop(string endReason);
+
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Warning, Message = "Another instance holds the lease: closing the XMPP stream with {Host}:{Port} and reading what the server still sends")]
+    private partial void LogClosingOnYield(string host, int port);
+
+    [LoggerMessage(EventId = 1015, Level = LogLevel.Warning, Message = "XMPP stream for {ComponentDomain} closed: another instance holds the lease; this instance is a standby now")]
+    private partial void LogYielded(string componentDomain);
 
     [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "XMPP component stopped")]
     private partial void LogStopped();
