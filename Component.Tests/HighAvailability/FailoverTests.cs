@@ -133,6 +133,11 @@ public sealed class FailoverTests
         var lost = fates.Count(f => f.Fate == MessageFate.Lost);
         TestContext.Out.WriteLine($"SIGTERM: gap {gap.TotalMilliseconds:0} ms between the last message published by {a.Name} and the first by {b.Name} " +
                                   $"(sent times); {lost} messages lost; {a.Name} exited {exitedAfter.TotalMilliseconds:0} ms after SIGTERM; {traffic.Describe()}");
+        TestContext.Out.WriteLine("timeline after SIGTERM: " + string.Join("; ", new[]
+        {
+            (a, "closing the XMPP stream"), (a, "XMPP stream closed on stop"), (a, "Publisher stopping"), (a, "Publisher drained"), (a, "released"),
+            (b, "Role Standby -> Active"), (b, "XMPP stream authenticated"),
+        }.Select(m => m.Item1.FindLine(m.Item2, stoppedAt) is { } l ? $"{m.Item1.Name} '{m.Item2}' +{(l.At - stoppedAt).TotalMilliseconds:0} ms" : $"{m.Item1.Name} '{m.Item2}' -")));
         Assert.That(fates.Where(f => f.Fate == MessageFate.Mislabelled).Select(f => f.N), Is.Empty, "a planned stop mislabels nothing");
         Assert.That(fates.Where(f => f.N > firstB.N && f.By != b.Name).Select(f => f.N), Is.Empty, "after the hand-over only the new active instance publishes");
         Assert.That(gap, Is.LessThanOrEqualTo(TimeSpan.FromMilliseconds(500)), "goal: a planned stop leaves at most 0.5 s without a route");

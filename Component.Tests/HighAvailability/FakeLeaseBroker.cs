@@ -96,6 +96,10 @@ internal sealed class FakeLeaseBroker
             return Task.CompletedTask;
         }
 
+        // The fake has no notice delivery: standbys find the notice by polling (TakeReleaseNoticeAsync).
+        public Task NoticeArrived { get; } = new TaskCompletionSource().Task;
+        public Task StopWatchingNoticesAsync() => Task.CompletedTask;
+
         public Task<bool> TakeReleaseNoticeAsync(CancellationToken ct) => Task.FromResult(Interlocked.Exchange(ref broker.Notices, 0) > 0);
 
         public void CloseFromBroker() => _closed.TrySetResult();

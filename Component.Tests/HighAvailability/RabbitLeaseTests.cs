@@ -50,12 +50,32 @@ public sealed class RabbitLeaseTests
         var a = await Broker("a").ConnectAsync(CancellationToken.None);
         await using var b = await Broker("b").ConnectAsync(CancellationToken.None);
         Assert.That((await a.TryAcquireAsync(CancellationToken.None)).Outcome, Is.EqualTo(LeaseOutcome.Acquired));
+        await a.StopWatchingNoticesAsync(); // as the election does once it holds the lease: the notices are for standbys
         Assert.That(await a.TakeReleaseNoticeAsync(CancellationToken.None), Is.False, "no notice before any hand-over");
         await a.LeaveReleaseNoticeAsync(CancellationToken.None);
         await a.DisposeAsync();
         Assert.That((await b.TryAcquireAsync(CancellationToken.None)).Outcome, Is.EqualTo(LeaseOutcome.Acquired));
         Assert.That(await b.TakeReleaseNoticeAsync(CancellationToken.None), Is.True, "the planned release left a notice");
         Assert.That(await b.TakeReleaseNoticeAsync(CancellationToken.None), Is.False, "taken once");
+    }
+
+    [Test]
+    public async Task A_standby_woken_by_the_hand_over_notice_takes_the_lease_long_before_its_next_poll()
+    {
+        var o = new HighAvailabilityOptions { RetryInterval = TimeSpan.FromSeconds(5), TakeoverDelay = TimeSpan.FromSeconds(5) };
+        await using var a = new LeaseElection(o, _lease, Broker("a"), null, NullLogger<LeaseElection>.Instance, TimeProvider.System);
+        await using var b = new LeaseElection(o, _lease, Broker("b"), null, NullLogger<LeaseElection>.Instance, TimeProvider.System);
+        await a.StartAsync(CancellationToken.None);
+        await a.WaitForActiveAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(15)); // first holder: no notice, waits TakeoverDelay
+        await b.StartAsync(CancellationToken.None);
+        var deadline = DateTime.UtcNow + Step;
+        while (!b.LeaseConnected && DateTime.UtcNow < deadline) await Task.Delay(20);
+        await Task.Delay(300); // b was refused once and sleeps its 5 s
+        var sw = Stopwatch.StartNew();
+        await a.StopAsync(CancellationToken.None);
+        await b.WaitForActiveAsync(CancellationToken.None).WaitAsync(Step);
+        TestContext.Out.WriteLine($"standby active {sw.Elapsed.TotalMilliseconds:0} ms after the stop began (retry interval and takeover delay 5 s)");
+        Assert.That(sw.Elapsed, Is.LessThan(TimeSpan.FromSeconds(2)), "woken by the notice, not by its poll, and no takeover delay");
     }
 
     [Test]

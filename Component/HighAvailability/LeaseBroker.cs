@@ -37,6 +37,15 @@ public interface ILeaseConnection : IAsyncDisposable
     /// <summary>After taking the lease: takes a hand-over notice left within the last few seconds; false when there is none
     /// (the previous holder crashed or lost its broker node) or it cannot be read. Never throws but for cancellation.</summary>
     Task<bool> TakeReleaseNoticeAsync(CancellationToken ct);
+
+    /// <summary>
+    /// Completes when a hand-over notice was delivered to this connection while it waits as a standby (the holder is
+    /// about to release the lease: try now); each call after that returns a new task for the next notice.
+    /// </summary>
+    Task NoticeArrived { get; }
+
+    /// <summary>Stops receiving hand-over notices (this connection holds the lease now: the notices are for standbys).</summary>
+    Task StopWatchingNoticesAsync();
 }
 
 /// <summary>Opens lease connections (one at a time; the election owns each until it closes).</summary>
@@ -78,7 +87,9 @@ public sealed class RabbitLeaseBroker(RabbitOptions options, string leaseName, s
     public async Task<ILeaseConnection> ConnectAsync(CancellationToken ct)
     {
         var connection = await _factory.CreateConnectionAsync(_endpoints, holderName, ct).ConfigureAwait(false);
-        return new RabbitLeaseConnection(connection, leaseName);
+        var lease = new RabbitLeaseConnection(connection, leaseName);
+        await lease.WatchNoticesAsync(ct).ConfigureAwait(false);
+        return lease;
     }
 
     private static ConnectionFactory WithName(ConnectionFactory f, string name)
@@ -92,6 +103,10 @@ public sealed class RabbitLeaseBroker(RabbitOptions options, string leaseName, s
         private readonly IConnection _connection;
         private readonly string _queue;
         private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly Lock _lock = new();
+        private TaskCompletionSource _notice = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private IChannel? _noticeChannel;
+        private bool _noticeSeen;
 
         public RabbitLeaseConnection(IConnection connection, string queue)
         {
@@ -104,6 +119,41 @@ public sealed class RabbitLeaseBroker(RabbitOptions options, string leaseName, s
 
         public string Endpoint { get; }
         public Task Closed => _closed.Task;
+        public Task NoticeArrived { get { lock (_lock) return _notice.Task; } }
+
+        /// <summary>Consumes the hand-over queue while this connection is a standby. Best effort: without it, polling still works.</summary>
+        public async Task WatchNoticesAsync(CancellationToken ct)
+        {
+            try
+            {
+                var channel = await _connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);
+                await channel.QueueDeclareAsync(_queue + ".handoff", durable: false, exclusive: false, autoDelete: false, arguments: HandoffArguments, cancellationToken: ct).ConfigureAwait(false);
+                var consumer = new RabbitMQ.Client.Events.AsyncEventingBasicConsumer(channel);
+                consumer.ReceivedAsync += (_, _) =>
+                {
+                    TaskCompletionSource arrived;
+                    lock (_lock)
+                    {
+                        _noticeSeen = true;
+                        arrived = _notice;
+                        _notice = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    }
+                    arrived.TrySetResult();
+                    return Task.CompletedTask;
+                };
+                await channel.BasicConsumeAsync(_queue + ".handoff", autoAck: true, consumer, ct).ConfigureAwait(false);
+                _noticeChannel = channel;
+            }
+            catch (Exception e) when (e is not OperationCanceledException) { /* polling alone then */ }
+        }
+
+        public async Task StopWatchingNoticesAsync()
+        {
+            if (Interlocked.Exchange(ref _noticeChannel, null) is not { } channel) return;
+            try { await channel.CloseAsync().ConfigureAwait(false); }
+            catch (Exception) { /* the connection is going or gone */ }
+            channel.Dispose();
+        }
 
         public async Task<LeaseAttempt> TryAcquireAsync(CancellationToken ct)
         {
@@ -146,6 +196,10 @@ public sealed class RabbitLeaseBroker(RabbitOptions options, string leaseName, s
 
         public async Task<bool> TakeReleaseNoticeAsync(CancellationToken ct)
         {
+            lock (_lock)
+            {
+                if (_noticeSeen) { _noticeSeen = false; return true; }
+            }
             try
             {
                 await using var channel = await _connection.CreateChannelAsync(cancellationToken: ct).ConfigureAwait(false);

@@ -214,16 +214,21 @@ public sealed partial class LeaseElection : IRoleGate, IHostedService, IAsyncDis
         }
     }
 
+    /// <summary>After a hand-over notice, the lease is tried this often (the holder releases it right after the notice).</summary>
+    private static readonly TimeSpan NoticeRetryInterval = TimeSpan.FromMilliseconds(10);
+
     private async Task HoldOrContendAsync(ILeaseConnection conn, CancellationToken ct)
     {
         var refusalLogged = false;
         string? lastFailure = null;
+        var fastTries = 0;
         while (!conn.Closed.IsCompleted)
         {
             var attempt = await conn.TryAcquireAsync(ct).ConfigureAwait(false);
             switch (attempt.Outcome)
             {
                 case LeaseOutcome.Acquired:
+                    await conn.StopWatchingNoticesAsync().ConfigureAwait(false);
                     if (State == LeaseState.Standby && !await conn.TakeReleaseNoticeAsync(ct).ConfigureAwait(false) && _o.TakeoverDelay > TimeSpan.Zero)
                     {
                         // Not handed over: the previous holder crashed, or lost its broker node and may still hold a stream.
@@ -247,7 +252,15 @@ public sealed partial class LeaseElection : IRoleGate, IHostedService, IAsyncDis
                     lastFailure = attempt.Detail;
                     break;
             }
-            if (!await DelayAsync(_o.RetryInterval, conn.Closed, ct).ConfigureAwait(false)) ct.ThrowIfCancellationRequested();
+            // A standby sleeps RetryInterval, or until a hand-over notice says the holder is releasing: then it tries every
+            // few milliseconds for up to a second, so a planned hand-over does not wait for the next poll.
+            var notice = conn.NoticeArrived;
+            var interval = fastTries > 0 ? NoticeRetryInterval : _o.RetryInterval;
+            if (fastTries > 0) fastTries--;
+            var wait = Task.Delay(interval, _time, ct);
+            var woke = await Task.WhenAny(wait, conn.Closed, notice).ConfigureAwait(false);
+            ct.ThrowIfCancellationRequested();
+            if (woke == notice) fastTries = (int)(TimeSpan.FromSeconds(1) / NoticeRetryInterval);
         }
     }
 
