@@ -106,7 +106,7 @@ public sealed class RabbitLeaseBroker(RabbitOptions options, string leaseName, s
         private readonly Lock _lock = new();
         private TaskCompletionSource _notice = new(TaskCreationOptions.RunContinuationsAsynchronously);
         private IChannel? _noticeChannel;
-        private bool _noticeSeen;
+        private long _noticeAt = long.MinValue;
 
         public RabbitLeaseConnection(IConnection connection, string queue)
         {
@@ -134,7 +134,7 @@ public sealed class RabbitLeaseBroker(RabbitOptions options, string leaseName, s
                     TaskCompletionSource arrived;
                     lock (_lock)
                     {
-                        _noticeSeen = true;
+                        _noticeAt = Environment.TickCount64;
                         arrived = _notice;
                         _notice = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                     }
@@ -198,7 +198,10 @@ public sealed class RabbitLeaseBroker(RabbitOptions options, string leaseName, s
         {
             lock (_lock)
             {
-                if (_noticeSeen) { _noticeSeen = false; return true; }
+                // A notice counts only while fresh: one received long ago belonged to another hand-over.
+                var fresh = _noticeAt != long.MinValue && Environment.TickCount64 - _noticeAt <= (long)NoticeTtl.TotalMilliseconds;
+                _noticeAt = long.MinValue;
+                if (fresh) return true;
             }
             try
             {

@@ -104,9 +104,6 @@ public sealed partial class LeaseElection : IRoleGate, IHostedService, IAsyncDis
     /// <inheritdoc />
     public bool LeaseConnected => _leaseConnected;
 
-    /// <summary>Completes when the state changes next (tests wait on it).</summary>
-    public Task Changed { get { lock (_lock) return _changed.Task; } }
-
     /// <inheritdoc />
     public async Task<CancellationToken> WaitForActiveAsync(CancellationToken ct)
     {
