@@ -10,6 +10,7 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 ROOT="$(cd "$HERE/.." && pwd -P)"
 
+"$HERE/ops-tools.sh"   # prometheus/promtool and systemd-analyze for the operations tests
 "$HERE/servers.sh" start
 set -a
 # shellcheck source=/dev/null

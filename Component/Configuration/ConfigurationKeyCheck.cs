@@ -20,6 +20,7 @@ public static class ConfigurationKeyCheck
         (RabbitOptions.Section, typeof(RabbitOptions)),
         (EventPusherOptions.Section, typeof(EventPusherOptions)),
         (HighAvailability.HighAvailabilityOptions.Section, typeof(HighAvailability.HighAvailabilityOptions)),
+        (MongooseImOptions.Section, typeof(MongooseImOptions)),
     ];
 
     /// <summary>One error line per unknown key, e.g. <c>unknown key 'Rabbit:Workrs' (known in Rabbit: Host, Hosts, …)</c>.</summary>

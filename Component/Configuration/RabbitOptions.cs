@@ -33,6 +33,8 @@ public sealed class RabbitTlsOptions
     public string? ClientCertificatePath { get; set; }
     /// <summary><c>Rabbit:Tls:ClientCertificatePassword</c>: password of the client certificate; never logged.</summary>
     public string? ClientCertificatePassword { get; set; }
+    /// <summary><c>Rabbit:Tls:ClientCertificatePasswordFile</c>: file holding <see cref="ClientCertificatePassword"/> (trailing newline trimmed).</summary>
+    public string? ClientCertificatePasswordFile { get; set; }
     /// <summary><c>Rabbit:Tls:CheckServerName</c>: verify the certificate's name. Default true.</summary>
     public bool CheckServerName { get; set; } = true;
 }
@@ -56,6 +58,8 @@ public sealed class RabbitOptions
     public string Username { get; set; } = "guest";
     /// <summary><c>Rabbit:Password</c>. Default <c>guest</c>; never logged.</summary>
     public string Password { get; set; } = "guest";
+    /// <summary><c>Rabbit:PasswordFile</c>: file holding <see cref="Password"/> (trailing newline trimmed); an error together with <c>Rabbit:Password</c>.</summary>
+    public string? PasswordFile { get; set; }
     /// <summary><c>Rabbit:VirtualHost</c>. Default <c>/</c>.</summary>
     public string VirtualHost { get; set; } = "/";
 

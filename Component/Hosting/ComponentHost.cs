@@ -21,8 +21,9 @@ public static class ComponentHost
     /// <summary>Builds the host. <paramref name="configure"/> lets tests add configuration sources last.</summary>
     public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = OperationsSetup.Arguments(args), ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder.Configuration);
+        OperationsSetup.Configure(builder);
         if (string.IsNullOrEmpty(builder.Configuration["Urls"])) builder.WebHost.UseUrls(DefaultUrls);
 
         var services = builder.Services;
@@ -58,6 +59,7 @@ public static class ComponentHost
         services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
 
         var app = builder.Build();
+        OperationsSetup.LogImport(app);
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });
