@@ -13,11 +13,10 @@ namespace XmppRabbitComponent.Tests.HighAvailability;
 /// events flowing into a quorum queue; the node the active instance publishes through is SIGKILLed under traffic.
 /// </summary>
 [TestFixture, Category("Integration"), NonParallelizable]
-public sealed partial class ClusterFailoverTests
+public sealed partial class ClusterFailoverTests : ProcessFixture
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(20);
     private readonly XmppTestServers _servers = XmppTestServers.Current;
-    private readonly List<IAsyncDisposable> _cleanup = [];
     private string[] _hosts = [];
 
     [OneTimeSetUp]
@@ -35,18 +34,6 @@ public sealed partial class ClusterFailoverTests
     [OneTimeTearDown]
     public Task StopCluster() => ClusterAsync("stop");
 
-    [TearDown]
-    public async Task CleanUp()
-    {
-        for (var i = _cleanup.Count - 1; i >= 0; i--)
-        {
-            if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed && _cleanup[i] is ComponentProcess p)
-                TestContext.Out.WriteLine(p.Tail(60));
-            try { await _cleanup[i].DisposeAsync(); }
-            catch (Exception e) { TestContext.Out.WriteLine($"cleanup: {e.Message}"); }
-        }
-        _cleanup.Clear();
-    }
 
     /// <summary>Runs <c>ejabberd-test/rabbitmq-cluster.sh</c>; fails the test (never skips) with its output when it fails.</summary>
     private static async Task ClusterAsync(params string[] args)
@@ -136,8 +123,6 @@ public sealed partial class ClusterFailoverTests
         var tail = fates.Skip(fates.Count - 50).ToList();
         Assert.That(tail.Where(f => f.Fate != MessageFate.Ok).Select(f => f.N), Is.Empty, $"events flow after the node loss; {traffic.Describe()}");
     }
-
-    private T Track<T>(T item) where T : IAsyncDisposable { _cleanup.Add(item); return item; }
 
     private static int NodeOf(ComponentProcess p, string logText)
     {

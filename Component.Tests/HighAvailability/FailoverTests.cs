@@ -9,30 +9,15 @@ namespace XmppRabbitComponent.Tests.HighAvailability;
 /// and a broker restart under two instances. Times are printed; they are noisy on a busy machine.
 /// </summary>
 [TestFixture, Category("Integration"), NonParallelizable]
-public sealed class FailoverTests
+public sealed class FailoverTests : ProcessFixture
 {
     private static readonly TimeSpan Interval = TimeSpan.FromMilliseconds(20); // ~50 messages/s
     private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(40);
     private readonly XmppTestServers _servers = XmppTestServers.Current;
-    private readonly List<IAsyncDisposable> _cleanup = [];
 
     [SetUp]
     public Task RequireServers() => _servers.RequireAsync();
 
-    [TearDown]
-    public async Task CleanUp()
-    {
-        for (var i = _cleanup.Count - 1; i >= 0; i--)
-        {
-            if (TestContext.CurrentContext.Result.Outcome.Status == NUnit.Framework.Interfaces.TestStatus.Failed && _cleanup[i] is ComponentProcess p)
-                TestContext.Out.WriteLine(p.Tail(60));
-            try { await _cleanup[i].DisposeAsync(); }
-            catch (Exception e) { TestContext.Out.WriteLine($"cleanup: {e.Message}"); }
-        }
-        _cleanup.Clear();
-    }
-
-    private T Track<T>(T item) where T : IAsyncDisposable { _cleanup.Add(item); return item; }
 
     /// <summary>Instance <paramref name="name"/> (its app_id), the <paramref name="index"/>-th HTTP port.</summary>
     private ComponentProcess Instance(string name, int index, Dictionary<string, string>? extra = null)
