@@ -37,6 +37,11 @@ public sealed class ConfigurationTests
     [TestCase("EventPusher:CopyMatchWindow", "-00:00:01", "EventPusher:CopyMatchWindow must be a positive time span")]
     [TestCase("Rabbit:Strategy", "round_robin", "Rabbit:Strategy: 'round_robin' is not one of")]
     [TestCase("Rabbit:Workers", "0", "Rabbit:Workers must be 1-1000")]
+    [TestCase("Rabbit:Heartbeat", "00:00:00.500", "Rabbit:Heartbeat must be whole seconds")]
+    [TestCase("Rabbit:Heartbeat", "-00:00:05", "Rabbit:Heartbeat must be whole seconds")]
+    [TestCase("HighAvailability:RetryInterval", "00:00:00", "HighAvailability:RetryInterval must be a positive time span")]
+    [TestCase("HighAvailability:StandbyReconnectDelay", "-00:00:01", "HighAvailability:StandbyReconnectDelay must not be negative")]
+    [TestCase("HighAvailability:LeaseName", "amq.lease", "HighAvailability:LeaseName must be at most 255 bytes and must not start with 'amq.'")]
     public async Task An_invalid_value_stops_start_up_with_an_error_naming_the_key(string key, string value, string message)
     {
         var settings = Valid();
@@ -58,6 +63,8 @@ public sealed class ConfigurationTests
 
     [TestCase("EventPusher:Rabbit:ChatMsgExchange:SentTopc", "unknown key 'EventPusher:Rabbit:ChatMsgExchange:SentTopc'")]
     [TestCase("Rabbit:Tls:CaCertPath", "unknown key 'Rabbit:Tls:CaCertPath'")]
+    [TestCase("HighAvailability:RetryIntervl", "unknown key 'HighAvailability:RetryIntervl'")]
+    [TestCase("HighAvailabilty:Enabled", "unknown section 'HighAvailabilty': did you mean 'HighAvailability'?")]
     [TestCase("Rabit:Host", "unknown section 'Rabit': did you mean 'Rabbit'?")]
     [TestCase("xmpp_:Host", "unknown section 'xmpp_': did you mean 'Xmpp'?")]
     public async Task A_misspelt_key_or_section_is_named_in_full(string key, string message)

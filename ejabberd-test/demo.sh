@@ -71,7 +71,8 @@ component_pid=$!
 
 ready=
 for _ in $(seq 1 150); do
-    if curl -fsS "$http"/health/ready >/dev/null 2>&1; then ready=1; break; fi
+    # Ready as the active instance (a standby is "ready" too, to take over, but has no XMPP stream yet).
+    if curl -fsS "$http"/health/ready 2>/dev/null | grep -qF '"role":"active"'; then ready=1; break; fi
     kill -0 "$component_pid" 2>/dev/null || break
     sleep 0.2
 done

@@ -10,7 +10,8 @@
 # Prosody is started only when listed. It is written into servers.env.
 # `start` writes ejabberd-test/.run/servers.env (KEY=value lines; load it with
 # `set -a; . ejabberd-test/.run/servers.env; set +a`).
-# `stop` also stops RabbitMQ `second` when a test left it running.
+# `stop` also stops RabbitMQ `second`, and the RabbitMQ cluster of the high-availability tests, when a test left
+# them running.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
@@ -84,6 +85,10 @@ do_stop() {
     if "$XRC_TEST_DIR/rabbitmq.sh" status second >/dev/null 2>&1 \
         || [ -f "$XRC_RUN_DIR/rabbit-second/epmd.pid" ]; then
         "$XRC_TEST_DIR/rabbitmq.sh" stop second || rc=1
+    fi
+    # The high-availability tests start and stop their RabbitMQ cluster themselves; stop it if a run left it up.
+    if [ -f "$XRC_RUN_DIR/rabbit-cluster/epmd.pid" ]; then
+        "$XRC_TEST_DIR/rabbitmq-cluster.sh" stop || rc=1
     fi
     return $rc
 }

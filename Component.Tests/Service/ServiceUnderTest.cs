@@ -83,14 +83,14 @@ internal sealed class ServiceUnderTest : IAsyncDisposable
 
     private readonly ScopedMeterFactory _meters = new();
 
-    private ServiceUnderTest(FakeComponentServer server, XmppOptions options, EventPusherOptions pusher)
+    private ServiceUnderTest(FakeComponentServer server, XmppOptions options, EventPusherOptions pusher, XmppRabbitComponent.HighAvailability.IRoleGate? gate = null)
     {
         Server = server;
         Options = options;
         Metrics = new ComponentMetrics(_meters, "localhost");
         Probe = new MetricsProbe(_meters.Scope);
         Service = new XmppComponentService(Microsoft.Extensions.Options.Options.Create(options), Microsoft.Extensions.Options.Options.Create(pusher),
-            Publisher, Metrics, State, TimeProvider.System, Log);
+            Publisher, Metrics, State, TimeProvider.System, Log, gate);
     }
 
     public FakeComponentServer Server { get; }
@@ -118,12 +118,13 @@ internal sealed class ServiceUnderTest : IAsyncDisposable
     };
 
     /// <summary>Starts a fake server and the service against it.</summary>
-    public static async Task<ServiceUnderTest> StartAsync(Action<XmppOptions>? configure = null, EventPusherOptions? pusher = null, HandshakeMode mode = HandshakeMode.Accept)
+    public static async Task<ServiceUnderTest> StartAsync(Action<XmppOptions>? configure = null, EventPusherOptions? pusher = null, HandshakeMode mode = HandshakeMode.Accept,
+        XmppRabbitComponent.HighAvailability.IRoleGate? gate = null)
     {
         var server = new FakeComponentServer { Mode = mode };
         var options = DefaultOptions(server.Port);
         configure?.Invoke(options);
-        var sut = new ServiceUnderTest(server, options, pusher ?? new EventPusherOptions());
+        var sut = new ServiceUnderTest(server, options, pusher ?? new EventPusherOptions(), gate);
         await sut.Service.StartAsync(CancellationToken.None);
         return sut;
     }

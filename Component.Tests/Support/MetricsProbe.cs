@@ -14,6 +14,7 @@ public sealed class MetricsProbe : IDisposable
     private readonly MeterListener _listener = new();
     private readonly ConcurrentDictionary<string, double> _sums = new();
     private readonly ConcurrentDictionary<string, long> _counts = new();
+    private readonly ConcurrentDictionary<string, double> _last = new();
 
     /// <summary>Listens to the meter named <see cref="ComponentMetrics.MeterName"/> of <paramref name="scope"/> (null: any).</summary>
     public MetricsProbe(object? scope = null)
@@ -35,6 +36,7 @@ public sealed class MetricsProbe : IDisposable
         {
             _sums.AddOrUpdate(key, value, (_, old) => old + value);
             _counts.AddOrUpdate(key, 1, (_, old) => old + 1);
+            _last[key] = value;
         }
     }
 
@@ -48,6 +50,9 @@ public sealed class MetricsProbe : IDisposable
 
     /// <summary>Sum of the values recorded on <paramref name="instrument"/> (with <paramref name="tag"/> <c>key=value</c> when given).</summary>
     public double Sum(string instrument, string? tag = null) => _sums.GetValueOrDefault(tag is null ? instrument : $"{instrument}|{tag}");
+
+    /// <summary>The last value recorded on <paramref name="instrument"/> (with <paramref name="tag"/> when given): a gauge's value after <see cref="Observe"/>.</summary>
+    public double Last(string instrument, string? tag = null) => _last.GetValueOrDefault(tag is null ? instrument : $"{instrument}|{tag}", double.NaN);
 
     /// <summary>Number of measurements recorded on <paramref name="instrument"/> (with <paramref name="tag"/> when given).</summary>
     public long Count(string instrument, string? tag = null) => _counts.GetValueOrDefault(tag is null ? instrument : $"{instrument}|{tag}");

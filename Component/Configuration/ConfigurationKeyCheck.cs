@@ -19,6 +19,7 @@ public static class ConfigurationKeyCheck
         (XmppOptions.Section, typeof(XmppOptions)),
         (RabbitOptions.Section, typeof(RabbitOptions)),
         (EventPusherOptions.Section, typeof(EventPusherOptions)),
+        (HighAvailability.HighAvailabilityOptions.Section, typeof(HighAvailability.HighAvailabilityOptions)),
         (MongooseImOptions.Section, typeof(MongooseImOptions)),
     ];
 

@@ -2,11 +2,11 @@ using Microsoft.Extensions.Options;
 
 namespace XmppRabbitComponent.Configuration;
 
-/// <summary>Registers the component's three configuration sections with their validators, all checked at start-up.</summary>
+/// <summary>Registers the component's configuration sections with their validators, all checked at start-up.</summary>
 public static class OptionsRegistration
 {
     /// <summary>
-    /// Binds <c>Xmpp</c>, <c>Rabbit</c> and <c>EventPusher</c> from <paramref name="configuration"/> and registers their
+    /// Binds <c>Xmpp</c>, <c>Rabbit</c>, <c>EventPusher</c> and <c>HighAvailability</c> from <paramref name="configuration"/> and registers their
     /// validators. The unknown-keys check (<see cref="UnknownKeysValidator"/>) covers the whole configuration; it runs
     /// with the <c>Xmpp</c> section's validation so that its errors are reported in the same list as the others.
     /// </summary>
@@ -19,6 +19,8 @@ public static class OptionsRegistration
         services.AddSingleton<IValidateOptions<XmppOptions>, XmppOptionsValidator>();
         services.AddSingleton<IValidateOptions<RabbitOptions>, RabbitOptionsValidator>();
         services.AddSingleton<IValidateOptions<EventPusherOptions>, EventPusherOptionsValidator>();
+        services.AddOptions<HighAvailability.HighAvailabilityOptions>().Bind(configuration.GetSection(HighAvailability.HighAvailabilityOptions.Section)).ValidateOnStart();
+        services.AddSingleton<IValidateOptions<HighAvailability.HighAvailabilityOptions>, HighAvailability.HighAvailabilityOptionsValidator>();
         return services;
     }
 }

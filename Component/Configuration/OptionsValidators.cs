@@ -61,6 +61,8 @@ public sealed class RabbitOptionsValidator : IValidateOptions<RabbitOptions>
         XmppOptionsValidator.Positive(errors, "Rabbit:ConnectTimeout", o.ConnectTimeout);
         XmppOptionsValidator.Positive(errors, "Rabbit:ReconnectMinDelay", o.ReconnectMinDelay);
         XmppOptionsValidator.Positive(errors, "Rabbit:ShutdownTimeout", o.ShutdownTimeout);
+        if (o.Heartbeat < TimeSpan.Zero || o.Heartbeat > TimeSpan.FromSeconds(ushort.MaxValue) || o.Heartbeat.Ticks % TimeSpan.TicksPerSecond != 0)
+            errors.Add($"Rabbit:Heartbeat must be whole seconds from 0 (off) to 65535, got {o.Heartbeat}");
         XmppOptionsValidator.Positive(errors, "Rabbit:StallTimeout", o.StallTimeout);
         if (o.ReconnectMaxDelay < o.ReconnectMinDelay) errors.Add("Rabbit:ReconnectMaxDelay must not be less than Rabbit:ReconnectMinDelay");
         if (o.MaxInFlightPerWorker is < 1 or > 65_535) errors.Add($"Rabbit:MaxInFlightPerWorker must be 1-65535, got {o.MaxInFlightPerWorker}");

@@ -93,6 +93,13 @@ public sealed class RabbitOptions
     public TimeSpan ReconnectMinDelay { get; set; } = TimeSpan.FromMilliseconds(500);
     /// <summary><c>Rabbit:ReconnectMaxDelay</c>: cap of the reconnect delay. Default 15 s.</summary>
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(15);
+    /// <summary>
+    /// <c>Rabbit:Heartbeat</c>: AMQP heartbeat timeout requested for every broker connection (whole seconds; 0 turns heartbeats
+    /// off). Frames go every half of it; a peer silent for about this long is dead. It bounds how soon the broker notices an
+    /// instance whose machine vanished without closing its sockets, and so how soon a standby takes over then
+    /// (docs/high-availability.md, "Failover times"). Default 10 s.
+    /// </summary>
+    public TimeSpan Heartbeat { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary><c>Rabbit:ShutdownTimeout</c>: time to publish and confirm what is buffered on SIGTERM. Default 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
     /// <summary><c>Rabbit:StallTimeout</c>: when events are waiting and none has been published, returned or dropped for

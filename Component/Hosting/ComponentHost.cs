@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Diagnostics.HealthChecks;
 using Microsoft.Extensions.Options;
 using OpenTelemetry.Metrics;
 using XmppRabbitComponent.Configuration;
+using XmppRabbitComponent.HighAvailability;
 using XmppRabbitComponent.Observability;
 using XmppRabbitComponent.Publishing;
 
@@ -35,6 +36,15 @@ public static class ComponentHost
             sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             sp.GetRequiredService<IOptions<XmppOptions>>().Value.EffectiveLocalDomains()[0]));
         services.AddSingleton<IFatalErrorHandler, StopOnFatalError>();
+        // The election is registered first so that it stops last: stream closed, publisher drained, lease released.
+        var ha = builder.Configuration.GetSection(HighAvailabilityOptions.Section).Get<HighAvailabilityOptions>() ?? new HighAvailabilityOptions();
+        if (ha.Enabled)
+        {
+            services.AddSingleton(LeaseElectionFactory.Create);
+            services.AddSingleton<IRoleGate>(sp => sp.GetRequiredService<LeaseElection>());
+            services.AddHostedService(sp => sp.GetRequiredService<LeaseElection>());
+        }
+        else services.AddSingleton<IRoleGate, AlwaysActiveGate>();
         services.AddSingleton<RabbitEventPublisher>();
         services.AddSingleton<IEventPublisher>(sp => sp.GetRequiredService<RabbitEventPublisher>());
         services.AddHostedService(sp => sp.GetRequiredService<RabbitEventPublisher>());

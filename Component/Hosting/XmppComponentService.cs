@@ -4,6 +4,7 @@ using Microsoft.Extensions.Options;
 using XmppRabbitComponent.Classification;
 using XmppRabbitComponent.Configuration;
 using XmppRabbitComponent.Events;
+using XmppRabbitComponent.HighAvailability;
 using XmppRabbitComponent.Observability;
 using XmppRabbitComponent.Publishing;
 using XmppRabbitComponent.Xmpp;
@@ -15,7 +16,9 @@ namespace XmppRabbitComponent.Hosting;
 /// hand events to the publisher, then back off and reconnect when the stream ends (docs/publishing.md, "Reconnecting"). One loop,
 /// awaited by the host; nothing fire-and-forget. Each event is accepted by the publisher before the next
 /// stanza is read, so a full buffer (backpressure policy) stops reading and the XMPP server buffers, and
-/// nothing already read is lost on a reconnect.
+/// nothing already read is lost on a reconnect. With the election on (<see cref="IRoleGate"/>), the stream is opened only
+/// while this instance holds the lease, and closed like on stop when another instance took it
+/// (<c>docs/high-availability.md</c>).
 /// </summary>
 public sealed partial class XmppComponentService(
     IOptions<XmppOptions> xmppOptions,
@@ -24,8 +27,10 @@ public sealed partial class XmppComponentService(
     ComponentMetrics metrics,
     ComponentState state,
     TimeProvider time,
-    ILogger<XmppComponentService> logger) : BackgroundService
+    ILogger<XmppComponentService> logger,
+    IRoleGate? gate = null) : BackgroundService
 {
+    private readonly IRoleGate _gate = gate ?? new AlwaysActiveGate();
     private readonly XmppOptions _xmpp = xmppOptions.Value;
     private readonly EventPusherOptions _pusher = pusherOptions.Value;
     private volatile bool _closing;
@@ -43,22 +48,33 @@ public sealed partial class XmppComponentService(
         LogStarting(_xmpp.Host, _xmpp.Port, _xmpp.ComponentDomain, string.Join(",", _xmpp.EffectiveLocalDomains()));
         while (!stoppingToken.IsCancellationRequested)
         {
+            // Standby: wait here for the lease (docs/high-availability.md). The tenure token is cancelled when another
+            // instance takes the lease: the stream is then closed as on stop, and the loop waits for the lease again.
+            CancellationToken tenure;
+            try { tenure = await _gate.WaitForActiveAsync(stoppingToken); }
+            catch (OperationCanceledException) { break; }
             Exception? failure = null;
             var authenticated = false;
             try
             {
-                await using var connection = await ComponentConnection.ConnectAsync(_xmpp, logger, stoppingToken);
+                using var attempt = CancellationTokenSource.CreateLinkedTokenSource(stoppingToken, tenure);
+                await using var connection = await ComponentConnection.ConnectAsync(_xmpp, logger, attempt.Token);
                 failures = 0;
                 authenticated = true;
                 state.XmppAuthenticated = true;
                 metrics.StreamUp(true);
                 LogAuthenticated(_xmpp.ComponentDomain, _xmpp.Host, _xmpp.Port);
-                if (await ReadUntilEndOrStopAsync(connection, classifier, stoppingToken)) break;
-                LogStreamEnded(_xmpp.Host, _xmpp.Port, connection.EndReason?.ToString() ?? "unknown");
+                var end = await ReadUntilEndOrStopAsync(connection, classifier, stoppingToken, tenure);
+                if (end == StreamEnd.Stopped) break;
+                if (end == StreamEnd.Ended) LogStreamEnded(_xmpp.Host, _xmpp.Port, connection.EndReason?.ToString() ?? "unknown");
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
             {
                 break;
+            }
+            catch (OperationCanceledException) when (tenure.IsCancellationRequested)
+            {
+                // The lease went to another instance while connecting.
             }
             // Only a refusal of this attempt's handshake says the secret or domain is wrong; the same conditions on a
             // stream that had authenticated are ordinary stream errors (ReconnectPolicy: FailureKind.Protocol).
@@ -94,6 +110,13 @@ public sealed partial class XmppComponentService(
                 if (state.XmppAuthenticated) { state.XmppAuthenticated = false; metrics.StreamUp(false); }
             }
 
+            if (tenure.IsCancellationRequested && !stoppingToken.IsCancellationRequested)
+            {
+                // Handing the stream over is not a fault: no reconnect counted, no backoff; wait for the lease again.
+                LogYielded(_xmpp.ComponentDomain);
+                continue;
+            }
+
             var decision = policy.Decide(failure, authenticated, ++failures, Random.Shared.NextDouble());
             metrics.StreamReconnect(decision.Cause);
             LogReconnecting(decision.Delay.TotalSeconds, failures);
@@ -103,26 +126,41 @@ public sealed partial class XmppComponentService(
         LogStopped();
     }
 
-    /// <summary>
-    /// Reads and handles stanzas until the stream ends (returns false: reconnect) or the host stops (returns true).
-    /// On stop the stream is closed as RFC 6120 §4.4 asks: our <c>&lt;/stream:stream&gt;</c> is sent, and what the
-    /// server still sends is read and classified until its own close, or until <see cref="CloseTimeout"/> passes;
-    /// only then does the host go on to stop the publisher, which drains to the broker. Nothing the server had already
-    /// sent is lost (<c>docs/publishing.md</c>, "Shutdown").
-    /// </summary>
-    private async Task<bool> ReadUntilEndOrStopAsync(ComponentConnection connection, EventClassifier classifier, CancellationToken stoppingToken)
+    private enum StreamEnd
     {
+        /// <summary>The stream ended (or failed) by itself: reconnect.</summary>
+        Ended,
+        /// <summary>The host stops: closed by us.</summary>
+        Stopped,
+        /// <summary>Another instance took the lease: closed by us; wait for the lease again.</summary>
+        Yielded,
+    }
+
+    /// <summary>
+    /// Reads and handles stanzas until the stream ends, the host stops, or another instance takes the lease
+    /// (<paramref name="tenure"/> cancelled). On stop and on losing the lease the stream is closed as RFC 6120 §4.4
+    /// asks: our <c>&lt;/stream:stream&gt;</c> is sent, and what the server still sends is read and classified until its
+    /// own close, or until <see cref="CloseTimeout"/> passes; only then does the host go on to stop the publisher, which
+    /// drains to the broker (on losing the lease the publisher simply goes on publishing). Nothing the server had already
+    /// sent is lost (<c>docs/publishing.md</c>, "Shutdown"; <c>docs/high-availability.md</c>, rule 4).
+    /// </summary>
+    private async Task<StreamEnd> ReadUntilEndOrStopAsync(ComponentConnection connection, EventClassifier classifier, CancellationToken stoppingToken, CancellationToken tenure)
+    {
+        _closing = false;
         using var reading = new CancellationTokenSource();
         var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         await using var onStop = stoppingToken.Register(() => stop.TrySetResult());
+        await using var onYield = tenure.Register(() => stop.TrySetResult());
         var read = ReadAllAsync(connection, classifier, reading.Token);
         if (await Task.WhenAny(read, stop.Task) == read)
         {
             await read; // the stream ended (or failed) by itself
-            return false;
+            return StreamEnd.Ended;
         }
 
-        LogClosingOnStop(_xmpp.Host, _xmpp.Port);
+        var yielding = !stoppingToken.IsCancellationRequested;
+        if (yielding) LogClosingOnYield(_xmpp.Host, _xmpp.Port);
+        else LogClosingOnStop(_xmpp.Host, _xmpp.Port);
         _closing = true;
         reading.CancelAfter(CloseTimeout);
         // Sends </stream:stream>, waits (at most CloseTimeout) for the server's close seen by the read loop, then releases the socket.
@@ -136,7 +174,7 @@ public sealed partial class XmppComponentService(
         {
             LogClosedOnStop($"{e.GetType().Name} after the close ({e.Message})");
         }
-        return true;
+        return yielding ? StreamEnd.Yielded : StreamEnd.Stopped;
     }
 
     private async Task ReadAllAsync(ComponentConnection connection, EventClassifier classifier, CancellationToken ct)
@@ -215,6 +253,12 @@ public sealed partial class XmppComponentService(
 
     [LoggerMessage(EventId = 1013, Level = LogLevel.Information, Message = "XMPP stream closed on stop: {EndReason}")]
     private partial void LogClosedOnStop(string endReason);
+
+    [LoggerMessage(EventId = 1014, Level = LogLevel.Warning, Message = "Another instance holds the lease: closing the XMPP stream with {Host}:{Port} and reading what the server still sends")]
+    private partial void LogClosingOnYield(string host, int port);
+
+    [LoggerMessage(EventId = 1015, Level = LogLevel.Warning, Message = "XMPP stream for {ComponentDomain} closed: another instance holds the lease; this instance is a standby now")]
+    private partial void LogYielded(string componentDomain);
 
     [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "XMPP component stopped")]
     private partial void LogStopped();

@@ -33,6 +33,8 @@ public sealed class ComponentMetrics : IDisposable
     private readonly Counter<long> _loopFaults;
     private int _streamUp;
     private Func<long> _bufferDepth = () => 0;
+    private Func<string> _role = () => "active";
+    private readonly Counter<long> _roleChanges;
 
     /// <summary>Creates the meter through <paramref name="meterFactory"/> (or a plain one when null); <paramref name="xmppHost"/> is the <c>host</c> tag of the seed's metrics.</summary>
     public ComponentMetrics(IMeterFactory? meterFactory, string xmppHost)
@@ -61,6 +63,10 @@ public sealed class ComponentMetrics : IDisposable
         _stanzasSkipped = _meter.CreateCounter<long>("xmpp_component.stanzas.skipped", "{stanza}", "Stanzas that produced no event, by reason.");
         _eventsDropped = _meter.CreateCounter<long>("xmpp_component.events.dropped", "{event}", "Events that will never be published, by reason.");
         _meter.CreateObservableGauge("xmpp_component.buffer.depth", () => _bufferDepth(), "{event}", "Events waiting to be published.");
+
+        // High availability (docs/high-availability.md): one series per role, 1 for the instance's role now.
+        _meter.CreateObservableGauge("xmpp_component.role", ObserveRoles, "1", "1 for this instance's role (active or standby), 0 for the other.");
+        _roleChanges = _meter.CreateCounter<long>("xmpp_component.role.changes", "{change}", "Role changes, by the role taken (active, standby).");
         _loopFaults = _meter.CreateCounter<long>("xmpp_component.loop.faults", "{fault}", "Unexpected exceptions in a background loop, which was restarted, by loop.");
         SeedZeros();
     }
@@ -85,6 +91,7 @@ public sealed class ComponentMetrics : IDisposable
         foreach (var reason in Enum.GetValues<SkipReason>()) StanzaSkipped(reason.Label(), 0);
         foreach (var reason in DropReasons) EventDropped(reason, 0);
         foreach (var loop in LoopNames) LoopFault(loop, 0);
+        foreach (var role in new[] { "active", "standby" }) _roleChanges.Add(0, new KeyValuePair<string, object?>("role", role));
         foreach (var cause in FaultCauses.Concat(Enum.GetValues<StreamErrorCondition>().Select(c => c.ToWireName())).Distinct())
             StreamReconnect(cause, 0);
     }
@@ -101,6 +108,19 @@ public sealed class ComponentMetrics : IDisposable
 
     /// <summary>Sets the callback reporting the publish buffer depth.</summary>
     public void ObserveBufferDepth(Func<long> depth) => _bufferDepth = depth;
+
+    /// <summary>Sets the callback reporting the instance's role: <c>active</c> or <c>standby</c> (default: always active).</summary>
+    public void ObserveRole(Func<string> role) => _role = role;
+
+    /// <summary>The instance took <paramref name="role"/> (<c>active</c> or <c>standby</c>).</summary>
+    public void RoleChanged(string role) => _roleChanges.Add(1, new KeyValuePair<string, object?>("role", role));
+
+    private IEnumerable<Measurement<int>> ObserveRoles()
+    {
+        var now = _role();
+        yield return new Measurement<int>(now == "active" ? 1 : 0, new KeyValuePair<string, object?>("role", "active"));
+        yield return new Measurement<int>(now == "standby" ? 1 : 0, new KeyValuePair<string, object?>("role", "standby"));
+    }
 
     /// <summary>A broker connection opened: active +1, opened +1.</summary>
     public void ConnectionOpened() { _connectionsActive.Add(1, _host); _connectionsOpened.Add(1, _host); }

@@ -26,7 +26,7 @@ internal static class RabbitConnectionFactory
         SocketWriteTimeout = o.ConnectTimeout,
         ContinuationTimeout = o.ConnectTimeout,
         HandshakeContinuationTimeout = o.ConnectTimeout,
-        RequestedHeartbeat = TimeSpan.FromSeconds(30),
+        RequestedHeartbeat = o.Heartbeat,
         ClientProvidedName = o.AppId,
     };
 
