@@ -2,13 +2,13 @@ using XmppRabbitComponent.Tests.Support;
 
 namespace XmppRabbitComponent.Tests;
 
-/// <summary>Once per test run: start the servers with Testcontainers when that is the way to get them (see <see cref="ContainerServers"/>).</summary>
+/// <summary>Once per test run: pick and start the servers' back end (see <see cref="TestServers"/>).</summary>
 [SetUpFixture]
 public sealed class TestRunSetup
 {
     [OneTimeSetUp]
-    public async Task StartServers() => TestContext.Progress.WriteLine(await ContainerServers.StartIfWantedAsync());
+    public async Task StartServers() => TestContext.Progress.WriteLine(await TestServers.StartAsync());
 
     [OneTimeTearDown]
-    public Task StopServers() => ContainerServers.StopAsync();
+    public Task StopServers() => TestServers.StopAsync();
 }

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Private ejabberd on loopback for tests and the demo.
 #
-#   ejabberd-test/ejabberd.sh {start|stop|restart|status|reset}
+#   ejabberd-test/ejabberd.sh {start|stop|restart|kill|status|reset}
 #
 # c2s 127.0.0.1:5322 (no TLS), component listener 127.0.0.1:5375 for
 # events.localhost (secret `secret`), node xrc-ejabberd@localhost with a fixed
@@ -17,7 +17,7 @@ set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
-usage() { echo "usage: $0 {start|stop|restart|status|reset}" >&2; exit 2; }
+usage() { echo "usage: $0 {start|stop|restart|kill|status|reset}" >&2; exit 2; }
 
 HOST=127.0.0.1
 DOMAIN=localhost
@@ -184,6 +184,18 @@ do_stop() {
     echo "ejabberd stopped"
 }
 
+# SIGKILL of the node (fault tests): sockets are reset, nothing is said to clients or the component.
+do_kill() {
+    local p=
+    p=$(node_pid) || p=
+    if [ -n "$p" ]; then
+        kill -KILL "$p" 2>/dev/null || true
+        xrc_wait_gone "$p" 10 || xrc_die "ejabberd pid $p survived SIGKILL"
+    fi
+    rm -f "$DIR/ejabberd.pid"
+    echo "ejabberd killed"
+}
+
 do_status() {
     if is_running; then
         echo "ejabberd running: c2s $HOST:$C2S_PORT, component $COMPONENT_DOMAIN@$HOST:$COMPONENT_PORT (node $NODE, pid $(node_pid || echo '?'))"
@@ -203,6 +215,7 @@ case "${1:-}" in
     start) do_start ;;
     stop) do_stop ;;
     restart) do_stop; do_start ;;
+    kill) do_kill ;;
     status) do_status ;;
     reset) do_reset ;;
     *) usage ;;

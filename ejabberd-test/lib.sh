@@ -48,15 +48,10 @@ xrc_sudo() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# xrc_install_packages: apt-get install rabbitmq-server and ejabberd when missing.
-# Services are kept from being started by the package scripts (policy-rc.d).
-xrc_install_packages() {
-    local missing=()
-    [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
-    [ -x /usr/sbin/ejabberdctl ] || missing+=(ejabberd)
-    command -v openssl >/dev/null || missing+=(openssl)
-    [ ${#missing[@]} -eq 0 ] && return 0
-    xrc_log "installing missing packages: ${missing[*]}"
+# xrc_apt_install PACKAGE...: apt-get install the packages (via sudo when not root), keeping
+# their services from being started by the package scripts (policy-rc.d).
+xrc_apt_install() {
+    xrc_log "installing missing packages: $*"
     local policy=/usr/sbin/policy-rc.d made_policy=
     if [ ! -e "$policy" ]; then
         printf '#!/bin/sh\nexit 101\n' | xrc_sudo tee "$policy" >/dev/null
@@ -68,10 +63,20 @@ xrc_install_packages() {
     if [ $rc -eq 0 ]; then
         xrc_sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
             -o Dpkg::Options::=--force-confdef -o Dpkg::Options::=--force-confold \
-            "${missing[@]}" || rc=$?
+            "$@" || rc=$?
     fi
     [ -n "$made_policy" ] && xrc_sudo rm -f "$policy"
-    [ $rc -eq 0 ] || xrc_die "apt-get install ${missing[*]} failed (exit $rc)"
+    [ $rc -eq 0 ] || xrc_die "apt-get install $* failed (exit $rc)"
+}
+
+# xrc_install_packages: apt-get install rabbitmq-server and ejabberd when missing.
+xrc_install_packages() {
+    local missing=()
+    [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || missing+=(rabbitmq-server)
+    [ -x /usr/sbin/ejabberdctl ] || missing+=(ejabberd)
+    command -v openssl >/dev/null || missing+=(openssl)
+    [ ${#missing[@]} -eq 0 ] && return 0
+    xrc_apt_install "${missing[@]}"
     [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || xrc_die "rabbitmq-server still missing after install"
     [ -x /usr/sbin/ejabberdctl ] || xrc_die "ejabberdctl still missing after install"
 }

@@ -57,7 +57,7 @@ public sealed class ComponentUnderTest : IAsyncDisposable
             catch (TimeoutException)
             {
                 await c.DisposeAsync();
-                Assert.Fail($"the component did not authenticate to ejabberd at {servers.XmppHost}:{servers.ComponentPort} as {servers.ComponentDomain} within 20 s");
+                Assert.Fail($"the component did not authenticate to {servers.XmppServerName} at {servers.XmppHost}:{servers.ComponentPort} as {servers.ComponentDomain} within 20 s");
             }
             var publisher = app.Services.GetRequiredService<XmppRabbitComponent.Publishing.IEventPublisher>();
             for (var i = 0; i < 200 && !publisher.IsConnected; i++) await Task.Delay(100);
@@ -66,7 +66,7 @@ public sealed class ComponentUnderTest : IAsyncDisposable
                 await c.DisposeAsync();
                 Assert.Fail($"the component did not connect to RabbitMQ at {servers.RabbitHost}:{servers.RabbitPort} within 20 s");
             }
-            // ejabberd routes to a component only after the handshake is registered; the privilege message arrives first.
+            // The server routes to a component only after the handshake is registered; the privilege message arrives first.
             await Task.Delay(200);
         }
         return c;

@@ -1,15 +1,18 @@
+using XmppRabbitComponent.Tests.Support;
+
 namespace XmppRabbitComponent.Tests.Integration;
 
 /// <summary>
-/// Issue #2, end to end: real users on a real ejabberd, the real component, a real RabbitMQ consumer
-/// asserting exact exchanges, routing keys and JSON.
+/// End to end, once per XMPP server (<see cref="TestServers.XmppKinds"/>): real users on a real server, the real
+/// component, a real RabbitMQ consumer asserting exact exchanges, routing keys and JSON.
 /// </summary>
-[TestFixture, Category("Integration"), NonParallelizable]
-public sealed class EndToEndTests
+[TestFixtureSource(typeof(TestServers), nameof(TestServers.XmppKinds))]
+[Category("Integration"), NonParallelizable]
+public sealed class EndToEndTests(XmppServerKind kind)
 {
     private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(1.5);
-    private readonly XmppTestServers _servers = XmppTestServers.Current;
+    private readonly XmppTestServers _servers = TestServers.Xmpp(kind).Facts; // built after TestRunSetup picked the back end
     private readonly List<IAsyncDisposable> _cleanup = [];
 
     [SetUp]

@@ -9,6 +9,6 @@ public static class IntegrationRequirements
         var missing = await servers.MissingAsync(xmpp);
         if (missing.Count > 0)
             Assert.Fail($"Integration test needs real servers; not reachable: {string.Join(", ", missing)}. " +
-                        "Start them with `ejabberd-test/servers.sh start` (or run the tests with `ejabberd-test/run-tests.sh`).");
+                        "Start them with `ejabberd-test/servers.sh start` (ejabberd, Prosody and RabbitMQ; or run the tests with `ejabberd-test/run-tests.sh`).");
     }
 }

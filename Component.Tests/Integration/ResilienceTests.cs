@@ -4,13 +4,15 @@ using XmppRabbitComponent.Tests.Support;
 
 namespace XmppRabbitComponent.Tests.Integration;
 
-/// <summary>Issue #5 against the real servers: trust boundaries, hostile text, and an ejabberd restart.</summary>
-[TestFixture, Category("Integration"), NonParallelizable]
-public sealed class ResilienceTests
+/// <summary>Against the real servers, once per XMPP server: trust boundaries, hostile text, and the server restarted or killed under the component.</summary>
+[TestFixtureSource(typeof(TestServers), nameof(TestServers.XmppKinds))]
+[Category("Integration"), NonParallelizable]
+public sealed class ResilienceTests(XmppServerKind kind)
 {
     private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(10);
     private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(1.5);
-    private readonly XmppTestServers _servers = XmppTestServers.Current;
+    private readonly IXmppServerControl _server = TestServers.Xmpp(kind); // built after TestRunSetup picked the back end
+    private XmppTestServers _servers => _server.Facts;
 
     [SetUp]
     public Task RequireServers() => _servers.RequireAsync();
@@ -88,8 +90,9 @@ public sealed class ResilienceTests
         finally { await alice.LogoutAsync(); await bob.LogoutAsync(); }
     }
 
-    [Test]
-    public async Task After_ejabberd_restarts_the_component_reconnects_and_events_resume()
+    [TestCase("restart")]
+    [TestCase("kill")]
+    public async Task After_the_server_restarts_or_is_killed_and_started_the_component_reconnects_and_events_resume(string fault)
     {
         await using var component = await ComponentUnderTest.StartAsync(_servers);
         await using var consumer = await TestEventConsumer.StartDefaultAsync(_servers);
@@ -102,15 +105,20 @@ public sealed class ResilienceTests
         Assert.That((await consumer.TakeAsync(2, EventTimeout)).Select(e => e.RoutingKey),
             Is.EquivalentTo(new[] { "alice@localhost.chat_msg_sent", "bob@localhost.chat_msg_recv" }));
 
-        await ServerControl.EjabberdAsync("restart");
+        if (fault == "kill")
+        {
+            await _server.KillAsync();
+            await _server.StartAsync();
+        }
+        else await _server.RestartAsync();
         await alice.DisposeAsync();
         await bob.DisposeAsync();
-        // ejabberd lost the sessions without an unavailable presence; what the component publishes about that
+        // The server lost the sessions without an unavailable presence; what the component publishes about that
         // depends on the feeds it gets, so drain it here and look only at what the new sessions produce.
         var state = (XmppRabbitComponent.Hosting.ComponentState)component.Services.GetService(typeof(XmppRabbitComponent.Hosting.ComponentState))!;
         var deadline = DateTime.UtcNow.AddSeconds(30);
         while (!state.XmppAuthenticated && DateTime.UtcNow < deadline) await Task.Delay(100);
-        Assert.That(state.XmppAuthenticated, Is.True, "the component reconnected to the restarted ejabberd");
+        Assert.That(state.XmppAuthenticated, Is.True, $"the component reconnected to the restarted {_servers.XmppServerName}");
         await Task.Delay(300);
         await consumer.DrainAsync(Quiet);
 

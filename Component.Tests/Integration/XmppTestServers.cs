@@ -4,14 +4,28 @@ using System.Net.Sockets;
 
 namespace XmppRabbitComponent.Tests.Integration;
 
+/// <summary>Which XMPP server a test runs against. Both serve the domain <c>localhost</c> with the same users and the component <c>events.localhost</c>.</summary>
+public enum XmppServerKind
+{
+    /// <summary>ejabberd (Debian 23.01): copies from <c>mod_service_log</c>, presence from <c>mod_privilege</c>; <c>ejabberd-test/</c>.</summary>
+    Ejabberd,
+
+    /// <summary>Prosody (Debian 0.12): copies from <c>mod_firewall</c>, presence from <c>mod_privilege</c>; <c>prosody-test/</c>.</summary>
+    Prosody,
+}
+
 /// <summary>
-/// Where the real servers of the integration tests are: environment variables written by
-/// <c>ejabberd-test/servers.sh start</c> (<c>.run/servers.env</c>), defaulting to the same values.
+/// Connection facts of the real servers of the integration tests: one XMPP server (<see cref="Kind"/>) and the
+/// RabbitMQ broker. The defaults come from the environment variables written by <c>ejabberd-test/servers.sh start</c>
+/// (<c>.run/servers.env</c>), falling back to the same values: <c>XRC_C2S_PORT</c>/<c>XRC_COMPONENT_PORT</c> for ejabberd,
+/// <c>XRC_PROSODY_C2S_PORT</c>/<c>XRC_PROSODY_COMPONENT_PORT</c> for Prosody. A back end that runs the servers
+/// elsewhere (containers) makes its own instance with <c>with</c>/<c>init</c>.
 /// When a server does not answer, <c>RequireAsync</c> (tests) fails the test with what is missing and how
 /// to start it: an integration test never skips. Shared with the demo program (no NUnit here).
 /// </summary>
 public sealed record XmppTestServers
 {
+    public XmppServerKind Kind { get; init; } = XmppServerKind.Ejabberd;
     public string RabbitHost { get; init; } = Env("XRC_RABBIT_HOST", "127.0.0.1");
     public int RabbitPort { get; init; } = int.Parse(Env("XRC_RABBIT_PORT", "5673"));
     public string RabbitUser { get; init; } = Env("XRC_RABBIT_USER", "guest");
@@ -25,20 +39,36 @@ public sealed record XmppTestServers
     public string MucDomain { get; init; } = Env("XRC_MUC_DOMAIN", "muc.localhost");
     public string UserPassword { get; init; } = Env("XRC_USER_PASS", "password");
 
-    /// <summary>The servers as configured by the environment.</summary>
+    /// <summary>The ejabberd servers as configured by the environment.</summary>
     public static XmppTestServers Current { get; } = new();
+
+    /// <summary>The servers of <paramref name="kind"/> run by the repository's scripts, as configured by the environment.</summary>
+    public static XmppTestServers For(XmppServerKind kind) => kind switch
+    {
+        XmppServerKind.Ejabberd => Current,
+        XmppServerKind.Prosody => Current with
+        {
+            Kind = kind,
+            C2sPort = int.Parse(Env("XRC_PROSODY_C2S_PORT", "5332")),
+            ComponentPort = int.Parse(Env("XRC_PROSODY_COMPONENT_PORT", "5385")),
+        },
+        _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
+    };
+
+    /// <summary>The server's name for messages: <c>ejabberd</c>, <c>Prosody</c>.</summary>
+    public string XmppServerName => Kind == XmppServerKind.Ejabberd ? "ejabberd" : "Prosody";
 
     private static string Env(string name, string fallback) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : fallback;
 
-    /// <summary>The servers that do not accept connections: RabbitMQ and, when <paramref name="xmpp"/>, ejabberd's c2s and component ports.</summary>
+    /// <summary>The servers that do not accept connections: RabbitMQ and, when <paramref name="xmpp"/>, the XMPP server's c2s and component ports.</summary>
     public async Task<List<string>> MissingAsync(bool xmpp = true)
     {
         var missing = new List<string>();
         if (!await Reachable(RabbitHost, RabbitPort)) missing.Add($"RabbitMQ (AMQP) at {RabbitHost}:{RabbitPort}");
         if (xmpp)
         {
-            if (!await Reachable(XmppHost, C2sPort)) missing.Add($"ejabberd c2s at {XmppHost}:{C2sPort}");
-            if (!await Reachable(XmppHost, ComponentPort)) missing.Add($"ejabberd component listener at {XmppHost}:{ComponentPort}");
+            if (!await Reachable(XmppHost, C2sPort)) missing.Add($"{XmppServerName} c2s at {XmppHost}:{C2sPort}");
+            if (!await Reachable(XmppHost, ComponentPort)) missing.Add($"{XmppServerName} component listener at {XmppHost}:{ComponentPort}");
         }
         return missing;
     }

@@ -37,7 +37,7 @@ internal static class RabbitTestEnv
     /// <summary>Runs the broker control script: <c>kill second</c>, <c>start second</c>.</summary>
     public static void Control(string command)
     {
-        if (Support.ContainerServers.Active && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("XRC_RABBIT_CTL")))
+        if (Support.TestServers.Backend is not Support.ScriptServers && string.IsNullOrEmpty(Environment.GetEnvironmentVariable("XRC_RABBIT_CTL")))
         {
             Support.ServerControl.RabbitAsync(command, "second").GetAwaiter().GetResult();
             return;

@@ -1,0 +1,111 @@
+using System.Diagnostics;
+using XmppRabbitComponent.Tests.Integration;
+
+namespace XmppRabbitComponent.Tests.Support;
+
+/// <summary>
+/// The process back end: the servers are local processes on loopback, started before the run by
+/// <c>ejabberd-test/servers.sh start</c> (which <c>ejabberd-test/run-tests.sh</c> calls) and controlled through the
+/// repository's scripts: <c>ejabberd-test/ejabberd.sh</c>, <c>prosody-test/prosody.sh</c> and <c>ejabberd-test/rabbitmq.sh</c>,
+/// each with the verbs <c>start</c>, <c>stop</c>, <c>restart</c>, <c>kill</c>. Ports come from the environment
+/// (<see cref="XmppTestServers.For"/>), so the scripts and the tests agree.
+/// </summary>
+public sealed class ScriptServers : ITestServerBackend
+{
+    /// <inheritdoc />
+    public string Name => "scripts";
+
+    /// <inheritdoc />
+    public IXmppServerControl Xmpp(XmppServerKind kind) => kind switch
+    {
+        XmppServerKind.Ejabberd => new XmppScript(kind, "ejabberd", "ejabberd-test/ejabberd.sh"),
+        XmppServerKind.Prosody => new XmppScript(kind, "Prosody", "prosody-test/prosody.sh"),
+        _ => throw new NotSupportedException($"no script for {kind}"),
+    };
+
+    /// <inheritdoc />
+    public IServerControl Rabbit(string instance) => new Script($"RabbitMQ {instance}", "ejabberd-test/rabbitmq.sh", instance);
+
+    /// <inheritdoc />
+    public Task<string> StartAsync() => Task.FromResult("servers: scripts (started by ejabberd-test/servers.sh)");
+
+    /// <inheritdoc />
+    public Task StopAsync() => Task.CompletedTask; // they stay up for the next run; ejabberd-test/servers.sh stop ends them
+
+    /// <summary>The repository root: the folder holding <c>XmppRabbitComponent.sln</c>, found upwards from the test assembly.</summary>
+    public static string RepositoryRoot { get; } = FindRoot();
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+            if (File.Exists(Path.Combine(dir.FullName, "XmppRabbitComponent.sln"))) return dir.FullName;
+        throw new InvalidOperationException($"XmppRabbitComponent.sln not found above {AppContext.BaseDirectory}");
+    }
+
+    /// <summary>Runs <c>bash SCRIPT VERB [ARG]</c> from the repository root; a non-zero exit throws with the script's output.</summary>
+    private class Script(string name, string script, string? argument = null) : IServerControl
+    {
+        public string Name => name;
+        public Task StartAsync() => RunAsync("start");
+        public Task StopAsync() => RunAsync("stop");
+        public async Task RestartAsync() { await RunAsync("stop"); await RunAsync("start"); }
+        public Task KillAsync() => RunAsync("kill");
+
+        private async Task RunAsync(string verb)
+        {
+            var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot };
+            psi.ArgumentList.Add(Path.Combine(RepositoryRoot, script));
+            psi.ArgumentList.Add(verb);
+            if (argument is not null) psi.ArgumentList.Add(argument);
+            using var p = Process.Start(psi)!;
+            var stdout = p.StandardOutput.ReadToEndAsync();
+            var stderr = p.StandardError.ReadToEndAsync();
+            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
+            await p.WaitForExitAsync(cts.Token);
+            if (p.ExitCode != 0)
+                throw new InvalidOperationException($"{script} {verb} {argument} exited {p.ExitCode}: {await stdout}{await stderr}");
+        }
+    }
+
+    private sealed class XmppScript(XmppServerKind kind, string name, string script) : Script(name, script), IXmppServerControl
+    {
+        public XmppServerKind Kind => kind;
+        public XmppTestServers Facts { get; } = XmppTestServers.For(kind);
+    }
+}
+
+/// <summary>
+/// Adapter of the Testcontainers servers of <see cref="ContainerServers"/> (ejabberd and RabbitMQ on the default host
+/// ports) to <see cref="ITestServerBackend"/>. Testcontainers has no SIGKILL: kill is a stop (docker stop: SIGTERM,
+/// then SIGKILL). Containers keep their file system across stop/start, so durable queues survive as with the scripts.
+/// </summary>
+internal sealed class ContainerServersBackend : ITestServerBackend
+{
+    public string Name => "containers";
+
+    public IXmppServerControl Xmpp(XmppServerKind kind) => kind == XmppServerKind.Ejabberd
+        ? new XmppContainer(ContainerServers.Ejabberd!)
+        : throw new NotSupportedException($"{kind} has no container back end; run with XRC_SERVERS=scripts (ejabberd-test/servers.sh start)");
+
+    public IServerControl Rabbit(string instance) =>
+        new Container($"RabbitMQ {instance}", instance == "second" ? ContainerServers.RabbitSecond! : ContainerServers.RabbitMain!);
+
+    public Task<string> StartAsync() => Task.FromResult("servers: Testcontainers");
+
+    public Task StopAsync() => ContainerServers.StopAsync();
+
+    private class Container(string name, DotNet.Testcontainers.Containers.IContainer container) : IServerControl
+    {
+        public string Name => name;
+        public Task StartAsync() => container.StartAsync();
+        public Task StopAsync() => container.StopAsync();
+        public async Task RestartAsync() { await container.StopAsync(); await container.StartAsync(); }
+        public Task KillAsync() => container.StopAsync();
+    }
+
+    private sealed class XmppContainer(DotNet.Testcontainers.Containers.IContainer container) : Container("ejabberd", container), IXmppServerControl
+    {
+        public XmppServerKind Kind => XmppServerKind.Ejabberd;
+        public XmppTestServers Facts => XmppTestServers.Current with { C2sPort = 5322, ComponentPort = 5375, RabbitPort = 5673 };
+    }
+}
