@@ -13,7 +13,7 @@ namespace XmppRabbitComponent.Tests.Support;
 public sealed class ScriptServers : ITestServerBackend
 {
     /// <inheritdoc />
-    public string Name => "scripts";
+    public string Name => "processes";
 
     /// <inheritdoc />
     public IXmppServerControl Xmpp(XmppServerKind kind) => kind switch
@@ -27,7 +27,7 @@ public sealed class ScriptServers : ITestServerBackend
     public IServerControl Rabbit(string instance) => new Script($"RabbitMQ {instance}", "ejabberd-test/rabbitmq.sh", instance);
 
     /// <inheritdoc />
-    public Task<string> StartAsync() => Task.FromResult("servers: scripts (started by ejabberd-test/servers.sh)");
+    public Task<string> StartAsync() => Task.FromResult("servers: processes (started by ejabberd-test/servers.sh)");
 
     /// <inheritdoc />
     public Task StopAsync() => Task.CompletedTask; // they stay up for the next run; ejabberd-test/servers.sh stop ends them
@@ -71,41 +71,5 @@ public sealed class ScriptServers : ITestServerBackend
     {
         public XmppServerKind Kind => kind;
         public XmppTestServers Facts { get; } = XmppTestServers.For(kind);
-    }
-}
-
-/// <summary>
-/// Adapter of the Testcontainers servers of <see cref="ContainerServers"/> (ejabberd and RabbitMQ on the default host
-/// ports) to <see cref="ITestServerBackend"/>. Testcontainers has no SIGKILL: kill is a stop (docker stop: SIGTERM,
-/// then SIGKILL). Containers keep their file system across stop/start, so durable queues survive as with the scripts.
-/// </summary>
-internal sealed class ContainerServersBackend : ITestServerBackend
-{
-    public string Name => "containers";
-
-    public IXmppServerControl Xmpp(XmppServerKind kind) => kind == XmppServerKind.Ejabberd
-        ? new XmppContainer(ContainerServers.Ejabberd!)
-        : throw new NotSupportedException($"{kind} has no container back end; run with XRC_SERVERS=scripts (ejabberd-test/servers.sh start)");
-
-    public IServerControl Rabbit(string instance) =>
-        new Container($"RabbitMQ {instance}", instance == "second" ? ContainerServers.RabbitSecond! : ContainerServers.RabbitMain!);
-
-    public Task<string> StartAsync() => Task.FromResult("servers: Testcontainers");
-
-    public Task StopAsync() => ContainerServers.StopAsync();
-
-    private class Container(string name, DotNet.Testcontainers.Containers.IContainer container) : IServerControl
-    {
-        public string Name => name;
-        public Task StartAsync() => container.StartAsync();
-        public Task StopAsync() => container.StopAsync();
-        public async Task RestartAsync() { await container.StopAsync(); await container.StartAsync(); }
-        public Task KillAsync() => container.StopAsync();
-    }
-
-    private sealed class XmppContainer(DotNet.Testcontainers.Containers.IContainer container) : Container("ejabberd", container), IXmppServerControl
-    {
-        public XmppServerKind Kind => XmppServerKind.Ejabberd;
-        public XmppTestServers Facts => XmppTestServers.Current with { C2sPort = 5322, ComponentPort = 5375, RabbitPort = 5673 };
     }
 }

@@ -33,6 +33,8 @@ case "${1:-foreground}" in
         ;;
     foreground)
         render
+        # Left behind when the container was killed.
+        rm -f /run/ejabberd/ejabberd.pid
         ejabberdctl foreground &
         pid=$!
         trap 'ejabberdctl stop >/dev/null 2>&1 || kill "$pid"' TERM INT
