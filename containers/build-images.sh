@@ -115,8 +115,9 @@ if [ "$what" != servers ]; then
         out="$XRC_CONTAINERS_DIR/component/host-publish"
         command -v dotnet >/dev/null 2>&1 || xrc_die "COMPONENT_BUILD=host needs the .NET 10 SDK on this machine"
         t0=$SECONDS
+        # Its own artifacts folder: a RID-specific restore in Component/obj would make the next plain build restore again.
         dotnet publish "$XRC_ROOT/Component/Component.csproj" -c Release -r linux-x64 --self-contained \
-            -p:PublishDir="$out/app/" -v quiet -nologo >/dev/null \
+            --artifacts-path "$XRC_CONTAINERS_DIR/component/.artifacts" -o "$out/app" -v quiet -nologo >/dev/null \
             || xrc_die "dotnet publish failed; rerun: dotnet publish Component -c Release -r linux-x64 --self-contained"
         echo "dotnet publish (self-contained, linux-x64) done ($((SECONDS - t0)) s)"
         build "$XRC_COMPONENT_IMAGE" component/Dockerfile --build-arg COMPONENT_BUILD=host --build-arg "RUNTIME_IMAGE=$BASE"

@@ -6,18 +6,26 @@
 #
 #   containers/compose-test.sh
 #
-# Host ports: XRC_COMPOSE_{C2S,COMPONENT,AMQP,HTTP}_PORT (default 5222, 5275, 5672, 9464, plus
-# XRC_PORT_OFFSET when set). Needs a Docker engine, docker-compose and the .NET SDK (for the demo).
+# Host ports: XRC_COMPOSE_{C2S,COMPONENT,AMQP,HTTP}_PORT (default: free ports chosen here, so that servers
+# already running on the machine are not in the way). Needs a Docker engine, docker-compose and the .NET SDK.
 set -euo pipefail
 # shellcheck source=lib.sh
 . "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
-off=${XRC_PORT_OFFSET:-0}
-export XRC_COMPOSE_C2S_PORT=${XRC_COMPOSE_C2S_PORT:-$((5222 + off))}
-export XRC_COMPOSE_COMPONENT_PORT=${XRC_COMPOSE_COMPONENT_PORT:-$((5275 + off))}
-export XRC_COMPOSE_AMQP_PORT=${XRC_COMPOSE_AMQP_PORT:-$((5672 + off))}
-export XRC_COMPOSE_HTTP_PORT=${XRC_COMPOSE_HTTP_PORT:-$((9464 + off))}
+# free_port: a port on 127.0.0.1 that nothing listens on now (other servers of the machine keep theirs).
+free_port() {
+    local p
+    for _ in $(seq 1 100); do
+        p=$((30000 + RANDOM % 20000))
+        if ! timeout 1 bash -c "exec 3<>/dev/tcp/127.0.0.1/$p" 2>/dev/null; then echo "$p"; return 0; fi
+    done
+    xrc_die "no free port found"
+}
+export XRC_COMPOSE_C2S_PORT=${XRC_COMPOSE_C2S_PORT:-$(free_port)}
+export XRC_COMPOSE_COMPONENT_PORT=${XRC_COMPOSE_COMPONENT_PORT:-$(free_port)}
+export XRC_COMPOSE_AMQP_PORT=${XRC_COMPOSE_AMQP_PORT:-$(free_port)}
+export XRC_COMPOSE_HTTP_PORT=${XRC_COMPOSE_HTTP_PORT:-$(free_port)}
 command -v docker-compose >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose >/dev/null
 xrc_docker_ready || xrc_die "no Docker engine answers (containers/engine.sh start)"
 
