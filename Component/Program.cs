@@ -15,16 +15,16 @@ catch (OptionsValidationException e)
     // A configuration error stops start-up with the keys named, not a stack trace.
     Console.Error.WriteLine("Configuration error:");
     foreach (var failure in e.Failures) Console.Error.WriteLine($"  {failure}");
-    return 2;
+    return ExitCodes.InvalidConfiguration;
 }
 catch (InvalidOperationException e) when (e.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase))
 {
     // A value that cannot be converted (e.g. Rabbit:Port=abc) fails in the binder.
     Console.Error.WriteLine($"Configuration error: {e.Message}{(e.InnerException is { } inner ? " " + inner.Message : "")}");
-    return 2;
+    return ExitCodes.InvalidConfiguration;
 }
 catch (Exception e) when (e is XmppRabbitComponent.Publishing.ExchangeMismatchException or XmppRabbitComponent.Publishing.ExchangeDeclareException)
 {
     Console.Error.WriteLine($"Start-up failed: {e.Message}");
-    return 78;
+    return ExitCodes.BrokerConfiguration;
 }

@@ -186,4 +186,37 @@ public sealed class EndToEndTests(XmppServerKind kind)
             ($"custom_chat_{suffix}", "bob@localhost.in", Msg("bob@localhost", "custom", "alice@localhost/cust1")));
         Assert.That(await consumer.DrainAsync(Quiet), Is.Empty, "the presence exchange is disabled: logins publish nothing, not even to the default name");
     }
+
+    /// <summary>
+    /// Stop closes the stream as RFC 6120 §4.4 asks and loses nothing the server had sent (docs/publishing.md,
+    /// "Shutdown"): the server answers our <c>&lt;/stream:stream&gt;</c> (so the stop does not wait for the close
+    /// timeout), and every copy routed to the component before the stop is published.
+    /// </summary>
+    [Test]
+    public async Task Stopping_closes_the_stream_cleanly_and_publishes_everything_the_server_had_sent()
+    {
+        var component = await ComponentUnderTest.StartAsync(_servers);
+        var consumer = Track(await TestEventConsumer.StartDefaultAsync(_servers));
+        var alice = await OnlineAsync("alice", "stop1");
+        var bob = await OnlineAsync("bob", "stop1");
+        const int n = 30;
+        for (var i = 0; i < n; i++) await alice.SendMessageAsync("bob@localhost", "chat", $"stop {i}");
+        // Bob has the last message: the server has routed every copy (sent and received) to the component.
+        await bob.WaitForAsync(m => m.Name.LocalName == "message" && m.Elements().Any(b => b.Name.LocalName == "body" && b.Value == $"stop {n - 1}"), EventTimeout);
+
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        await component.DisposeAsync();
+        sw.Stop();
+
+        var chat = (await consumer.DrainAsync(Quiet)).Where(e => e.Exchange == "chat_msg").ToList();
+        var want = Enumerable.Range(0, n).Select(i => $"stop {i}").ToList();
+        string Body(ReceivedEvent e) => System.Text.Json.JsonDocument.Parse(e.Body).RootElement.GetProperty("message").GetString()!;
+        Assert.Multiple(() =>
+        {
+            Assert.That(chat.Where(e => e.RoutingKey.EndsWith(".chat_msg_sent")).Select(Body), Is.EqualTo(want), "every sent event, in order");
+            Assert.That(chat.Where(e => e.RoutingKey.EndsWith(".chat_msg_recv")).Select(Body), Is.EqualTo(want), "every received event, in order");
+            Assert.That(sw.Elapsed, Is.LessThan(XmppRabbitComponent.Hosting.XmppComponentService.CloseTimeout),
+                "the server answered our </stream:stream>: the stop did not wait for the close timeout");
+        });
+    }
 }

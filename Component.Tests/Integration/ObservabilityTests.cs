@@ -3,7 +3,7 @@ using XmppRabbitComponent.Tests.Support;
 
 namespace XmppRabbitComponent.Tests.Integration;
 
-/// <summary>Issue #4 against the real servers: the seed's instrumentation cases, the Prometheus endpoint, readiness.</summary>
+/// <summary>Observability against the real servers: the seed's instrumentation cases, the Prometheus endpoint, readiness.</summary>
 [TestFixture, Category("Integration"), NonParallelizable]
 public sealed class ObservabilityTests
 {
@@ -21,6 +21,44 @@ public sealed class ObservabilityTests
             if (DateTime.UtcNow > deadline) Assert.Fail($"timed out waiting for: {what}");
             await Task.Delay(100);
         }
+    }
+
+    /// <summary>
+    /// Every counter exists from start-up at 0 for its known labels, so that <c>rate()</c> and alerts see 0 instead of
+    /// "no data" (docs/publishing.md, "Metrics"): scraped right after start, before any user traffic.
+    /// </summary>
+    [Test]
+    public async Task Every_seed_counter_and_component_counter_is_exported_at_0_before_any_traffic()
+    {
+        var component = await ComponentUnderTest.StartAsync(_servers);
+        string text;
+        try
+        {
+            (_, text) = await component.GetAsync("/metrics");
+        }
+        finally
+        {
+            await component.DisposeAsync();
+        }
+        TestContext.Out.WriteLine(string.Join("\n", text.Split('\n').Where(l => l.StartsWith("mod_event_pusher_rabbit") || l.StartsWith("xmpp_component"))));
+        static string Zero(string name, string label) => $@"(?m)^{name}\{{[^}}]*{label}[^}}]*\}} 0( |$)";
+        Assert.Multiple(() =>
+        {
+            foreach (var seed in new[] { "connections_closed", "connection_failed", "messages_failed", "messages_timeout" })
+                Assert.That(text, Does.Match(Zero($"mod_event_pusher_rabbit_{seed}_total", @"host=""localhost""")), seed);
+            foreach (var reason in XmppRabbitComponent.Observability.ComponentMetrics.DropReasons)
+                Assert.That(text, Does.Match(Zero("xmpp_component_events_dropped_total", $@"reason=""{reason}""")), "dropped " + reason);
+            foreach (var kind in new[] { "presence", "chat_msg_sent", "chat_msg_recv", "groupchat_msg_sent", "groupchat_msg_recv" })
+                Assert.That(text, Does.Match(Zero("xmpp_component_events_produced_total", $@"kind=""{kind}""")), "produced " + kind);
+            foreach (var reason in Enum.GetValues<XmppRabbitComponent.Classification.SkipReason>().Select(XmppRabbitComponent.Classification.SkipReasons.Label)
+                         .Where(r => r is not "privilege_advertisement" and not "iq"))
+                Assert.That(text, Does.Match(Zero("xmpp_component_stanzas_skipped_total", $@"reason=""{reason}""")), "skipped " + reason);
+            foreach (var loop in XmppRabbitComponent.Observability.ComponentMetrics.LoopNames)
+                Assert.That(text, Does.Match(Zero("xmpp_component_loop_faults_total", $@"loop=""{loop}""")), "loop " + loop);
+            foreach (var cause in new[] { "eof", "io", "timeout", "conflict", "system-shutdown" })
+                Assert.That(text, Does.Match(Zero("xmpp_component_stream_reconnects_total", $@"cause=""{cause}""")), "reconnect " + cause);
+            Assert.That(text, Does.Match(Zero("xmpp_component_messages_returned_total", @"messaging_destination_name=""chat_msg""")), "returned chat_msg");
+        });
     }
 
     [Test]

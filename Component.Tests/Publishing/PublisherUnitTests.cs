@@ -2,6 +2,7 @@ using XmppRabbitComponent.Tests.Support;
 using Microsoft.Extensions.Time.Testing;
 using XmppRabbitComponent.Configuration;
 using XmppRabbitComponent.Publishing;
+using XmppRabbitComponent.Supervision;
 
 namespace XmppRabbitComponent.Tests.Publishing;
 
@@ -10,17 +11,17 @@ public class WorkerSelectorTests
     [Test]
     public void User_hash_is_stable_in_range_and_spreads()
     {
-        var lanes = Enumerable.Range(0, 1000).Select(i => WorkerSelector.UserHash($"user{i}@localhost", 10)).ToList();
-        Assert.That(lanes, Is.All.InRange(0, 9));
-        Assert.That(lanes.Distinct().Count(), Is.EqualTo(10));
-        Assert.That(lanes.GroupBy(x => x).Min(g => g.Count()), Is.GreaterThan(50));
+        var queues = Enumerable.Range(0, 1000).Select(i => WorkerSelector.UserHash($"user{i}@localhost", 10)).ToList();
+        Assert.That(queues, Is.All.InRange(0, 9));
+        Assert.That(queues.Distinct().Count(), Is.EqualTo(10));
+        Assert.That(queues.GroupBy(x => x).Min(g => g.Count()), Is.GreaterThan(50));
         Assert.That(WorkerSelector.UserHash("alice@localhost", 10), Is.EqualTo(WorkerSelector.UserHash("alice@localhost", 10)));
         Assert.That(WorkerSelector.Fnv1a(""), Is.EqualTo(2166136261u));
         Assert.That(WorkerSelector.Fnv1a("a"), Is.EqualTo(0xe40c292cu));
     }
 
     [Test]
-    public void Best_worker_takes_the_shortest_lane_and_rotates_ties()
+    public void Best_worker_takes_the_shortest_worker_queue_and_rotates_ties()
     {
         int[] loads = [3, 1, 2, 1];
         var s = new WorkerSelector(WorkerStrategy.BestWorker, 4);
@@ -33,9 +34,9 @@ public class WorkerSelectorTests
     }
 
     [Test]
-    public void Available_worker_uses_one_shared_lane_and_only_user_hash_keeps_order()
+    public void Available_worker_uses_one_shared_worker_queue_and_only_user_hash_keeps_order()
     {
-        Assert.That(new WorkerSelector(WorkerStrategy.AvailableWorker, 10).Lanes, Is.EqualTo(1));
+        Assert.That(new WorkerSelector(WorkerStrategy.AvailableWorker, 10).Queues, Is.EqualTo(1));
         Assert.That(new WorkerSelector(WorkerStrategy.AvailableWorker, 10).Select("a@b", _ => 0), Is.Zero);
         Assert.That(new WorkerSelector(WorkerStrategy.UserHash, 10).KeepsPerUserOrder, Is.True);
         Assert.That(new WorkerSelector(WorkerStrategy.BestWorker, 10).KeepsPerUserOrder, Is.False);
@@ -84,24 +85,24 @@ public class PublishBufferTests
     private static PublishEnvelope Env(int n) => new("x", "k", "presence", [], n.ToString(), 0);
 
     [Test]
-    public void Drop_oldest_drops_the_oldest_of_the_lane_and_counts_the_reason()
+    public void Drop_oldest_drops_the_oldest_of_the_worker_queue_and_counts_the_reason()
     {
         var dropped = new List<(string, string)>();
-        var b = new PublishBuffer(2, maxTotal: 4, maxLane: 3, BufferFullPolicy.DropOldest, (e, r) => dropped.Add((e.MessageId, r)));
+        var b = new PublishBuffer(2, maxTotal: 4, maxQueue: 3, BufferFullPolicy.DropOldest, (e, r) => dropped.Add((e.MessageId, r)));
         for (var i = 0; i < 4; i++) Assert.That(b.AddAsync(Env(i), 0, default).Result, Is.True);
         Assert.That(dropped, Is.EqualTo(new[] { ("0", "worker_queue_full") }));
         Assert.That(b.AddAsync(Env(10), 1, default).Result, Is.True);
-        Assert.That(b.AddAsync(Env(11), 1, default).Result, Is.True); // total 5 > 4: oldest of lane 1
+        Assert.That(b.AddAsync(Env(11), 1, default).Result, Is.True); // total 5 > 4: oldest of worker queue 1
         Assert.That(dropped[1..], Is.EqualTo(new[] { ("10", "buffer_full") }));
         Assert.That(b.Count, Is.EqualTo(4));
         Assert.That(b.TryTake(0, out var e) && e.MessageId == "1", Is.True);
     }
 
     [Test]
-    public void Drop_oldest_takes_from_the_longest_lane_when_the_target_is_empty()
+    public void Drop_oldest_takes_from_the_longest_worker_queue_when_the_target_is_empty()
     {
         var dropped = new List<string>();
-        var b = new PublishBuffer(3, maxTotal: 3, maxLane: 0, BufferFullPolicy.DropOldest, (e, _) => dropped.Add(e.MessageId));
+        var b = new PublishBuffer(3, maxTotal: 3, maxQueue: 0, BufferFullPolicy.DropOldest, (e, _) => dropped.Add(e.MessageId));
         b.AddAsync(Env(1), 0, default); b.AddAsync(Env(2), 1, default); b.AddAsync(Env(3), 1, default);
         b.AddAsync(Env(4), 2, default);
         Assert.That(dropped, Is.EqualTo(new[] { "2" }));
@@ -111,7 +112,7 @@ public class PublishBufferTests
     public async Task Backpressure_waits_for_room_and_never_drops()
     {
         var dropped = 0;
-        var b = new PublishBuffer(1, maxTotal: 2, maxLane: 0, BufferFullPolicy.Backpressure, (_, _) => dropped++);
+        var b = new PublishBuffer(1, maxTotal: 2, maxQueue: 0, BufferFullPolicy.Backpressure, (_, _) => dropped++);
         await b.AddAsync(Env(1), 0, default); await b.AddAsync(Env(2), 0, default);
         var third = b.AddAsync(Env(3), 0, default).AsTask();
         await Task.Delay(50);

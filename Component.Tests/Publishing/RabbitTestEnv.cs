@@ -82,9 +82,10 @@ internal static class RabbitTestEnv
         return p;
     }
 
-    public static RabbitEventPublisher Publisher(RabbitOptions o, EventPusherOptions p, ComponentMetrics? metrics = null, TimeProvider? time = null) =>
+    public static RabbitEventPublisher Publisher(RabbitOptions o, EventPusherOptions p, ComponentMetrics? metrics = null, TimeProvider? time = null,
+        Microsoft.Extensions.Logging.ILogger<RabbitEventPublisher>? logger = null) =>
         new(Microsoft.Extensions.Options.Options.Create(o), Microsoft.Extensions.Options.Options.Create(p), metrics ?? new ComponentMetrics(null, "localhost"),
-            NullLogger<RabbitEventPublisher>.Instance, time ?? TimeProvider.System);
+            logger ?? NullLogger<RabbitEventPublisher>.Instance, time ?? TimeProvider.System);
 
     public static async Task WaitUntil(Func<bool> condition, TimeSpan timeout, string what)
     {

@@ -29,6 +29,8 @@ internal sealed class RecordingPublisher : IEventPublisher
 
     public bool IsConnected => true;
     public long Pending => 0;
+    public TimeSpan WaitingWithoutProgress => TimeSpan.Zero;
+    public bool IsStalled => false;
 
     /// <summary>Waits until at least <paramref name="count"/> events were accepted.</summary>
     public async Task<IReadOnlyList<XmppEvent>> WaitForCountAsync(int count, TimeSpan timeout, CancellationToken ct)

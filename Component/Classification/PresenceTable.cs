@@ -21,10 +21,6 @@ internal sealed class PresenceTable
     public PresenceTable(int max) => _max = max;
 
     public int Count => _map.Count;
-    public int OnlineCount => _online.Count;
-
-    /// <summary>The known state of <paramref name="fullJid"/>: true online, false offline, null unknown.</summary>
-    public bool? StateOf(string fullJid) => _map.TryGetValue(fullJid, out var node) ? node.Value.Online : null;
 
     /// <summary>
     /// Applies a signal. Returns null when an event must be emitted (the state changed and the signal is not

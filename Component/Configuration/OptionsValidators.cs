@@ -61,6 +61,7 @@ public sealed class RabbitOptionsValidator : IValidateOptions<RabbitOptions>
         XmppOptionsValidator.Positive(errors, "Rabbit:ConnectTimeout", o.ConnectTimeout);
         XmppOptionsValidator.Positive(errors, "Rabbit:ReconnectMinDelay", o.ReconnectMinDelay);
         XmppOptionsValidator.Positive(errors, "Rabbit:ShutdownTimeout", o.ShutdownTimeout);
+        XmppOptionsValidator.Positive(errors, "Rabbit:StallTimeout", o.StallTimeout);
         if (o.ReconnectMaxDelay < o.ReconnectMinDelay) errors.Add("Rabbit:ReconnectMaxDelay must not be less than Rabbit:ReconnectMinDelay");
         if (o.MaxInFlightPerWorker is < 1 or > 65_535) errors.Add($"Rabbit:MaxInFlightPerWorker must be 1-65535, got {o.MaxInFlightPerWorker}");
         if (o.MaxNacksPerEvent < 1) errors.Add($"Rabbit:MaxNacksPerEvent must be at least 1, got {o.MaxNacksPerEvent}");

@@ -91,6 +91,9 @@ public sealed class RabbitOptions
     public TimeSpan ReconnectMaxDelay { get; set; } = TimeSpan.FromSeconds(15);
     /// <summary><c>Rabbit:ShutdownTimeout</c>: time to publish and confirm what is buffered on SIGTERM. Default 10 s.</summary>
     public TimeSpan ShutdownTimeout { get; set; } = TimeSpan.FromSeconds(10);
+    /// <summary><c>Rabbit:StallTimeout</c>: when events are waiting and none has been published, returned or dropped for
+    /// this long, the publisher counts as stalled and <c>/health/ready</c> fails (<c>docs/publishing.md</c>, "Supervision"). Default 60 s.</summary>
+    public TimeSpan StallTimeout { get; set; } = TimeSpan.FromSeconds(60);
     /// <summary><c>Rabbit:Tls</c>: TLS settings.</summary>
     public RabbitTlsOptions Tls { get; set; } = new();
 

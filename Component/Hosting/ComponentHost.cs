@@ -10,11 +10,11 @@ namespace XmppRabbitComponent.Hosting;
 /// <summary>
 /// Builds the component's ASP.NET Core host: configuration (appsettings.json, environment variables with
 /// <c>__</c>, command line), validated options, the XMPP service, the publisher, OpenTelemetry metrics at
-/// <c>/metrics</c>, and health checks at <c>/health/live</c> and <c>/health/ready</c> (issues #2 and #4).
+/// <c>/metrics</c>, and health checks at <c>/health/live</c> and <c>/health/ready</c> (<c>docs/publishing.md</c>, "Health").
 /// </summary>
 public static class ComponentHost
 {
-    /// <summary>The default HTTP endpoint (issue #2: <c>Urls</c>).</summary>
+    /// <summary>The default HTTP endpoint (<c>Urls</c>): metrics and health on loopback.</summary>
     public const string DefaultUrls = "http://127.0.0.1:9464";
 
     /// <summary>Builds the host. <paramref name="configure"/> lets tests add configuration sources last.</summary>
@@ -26,19 +26,14 @@ public static class ComponentHost
 
         var services = builder.Services;
         // A misspelt key is an error naming it in full (UnknownKeysValidator), not a silent default.
-        services.AddOptions<XmppOptions>().Bind(builder.Configuration.GetSection(XmppOptions.Section)).ValidateOnStart();
-        services.AddOptions<RabbitOptions>().Bind(builder.Configuration.GetSection(RabbitOptions.Section)).ValidateOnStart();
-        services.AddOptions<EventPusherOptions>().Bind(builder.Configuration.GetSection(EventPusherOptions.Section)).ValidateOnStart();
-        services.AddSingleton<IValidateOptions<XmppOptions>, UnknownKeysValidator>();
-        services.AddSingleton<IValidateOptions<XmppOptions>, XmppOptionsValidator>();
-        services.AddSingleton<IValidateOptions<RabbitOptions>, RabbitOptionsValidator>();
-        services.AddSingleton<IValidateOptions<EventPusherOptions>, EventPusherOptionsValidator>();
+        services.AddComponentOptions(builder.Configuration);
 
         services.AddSingleton(TimeProvider.System);
         services.AddSingleton<ComponentState>();
         services.AddSingleton(sp => new ComponentMetrics(
             sp.GetRequiredService<System.Diagnostics.Metrics.IMeterFactory>(),
             sp.GetRequiredService<IOptions<XmppOptions>>().Value.EffectiveLocalDomains()[0]));
+        services.AddSingleton<IFatalErrorHandler, StopOnFatalError>();
         services.AddSingleton<RabbitEventPublisher>();
         services.AddSingleton<IEventPublisher>(sp => sp.GetRequiredService<RabbitEventPublisher>());
         services.AddHostedService(sp => sp.GetRequiredService<RabbitEventPublisher>());

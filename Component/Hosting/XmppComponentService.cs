@@ -28,7 +28,10 @@ public sealed partial class XmppComponentService(
 {
     private readonly XmppOptions _xmpp = xmppOptions.Value;
     private readonly EventPusherOptions _pusher = pusherOptions.Value;
-    private readonly EventRouter _router = new(pusherOptions.Value.Rabbit);
+    private volatile bool _closing;
+
+    /// <summary>How long a stop waits for the server's <c>&lt;/stream:stream&gt;</c> after sending ours (RFC 6120 §4.4), reading meanwhile.</summary>
+    public static readonly TimeSpan CloseTimeout = TimeSpan.FromSeconds(2);
 
     /// <inheritdoc />
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
@@ -50,8 +53,7 @@ public sealed partial class XmppComponentService(
                 state.XmppAuthenticated = true;
                 metrics.StreamUp(true);
                 LogAuthenticated(_xmpp.ComponentDomain, _xmpp.Host, _xmpp.Port);
-                await foreach (var stanza in connection.ReadStanzasAsync(stoppingToken))
-                    await HandleAsync(connection, classifier, stanza, stoppingToken);
+                if (await ReadUntilEndOrStopAsync(connection, classifier, stoppingToken)) break;
                 LogStreamEnded(_xmpp.Host, _xmpp.Port, connection.EndReason?.ToString() ?? "unknown");
             }
             catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)
@@ -84,6 +86,7 @@ public sealed partial class XmppComponentService(
             {
                 // Not a stream fault: a bug. Log it with its stack and recover like any other failure.
                 failure = e;
+                metrics.LoopFault("xmpp_stream");
                 LogUnexpected(e);
             }
             finally
@@ -91,15 +94,55 @@ public sealed partial class XmppComponentService(
                 if (state.XmppAuthenticated) { state.XmppAuthenticated = false; metrics.StreamUp(false); }
             }
 
-            metrics.StreamReconnect(ReconnectPolicy.CauseName(failure));
-            failures++;
-            var kind = authenticated && failure is StreamErrorException ? FailureKind.Protocol : ReconnectPolicy.Classify(failure);
-            var delay = policy.NextDelay(failures, kind, Random.Shared.NextDouble());
-            LogReconnecting(delay.TotalSeconds, failures);
-            try { await Task.Delay(delay, time, stoppingToken); }
+            var decision = policy.Decide(failure, authenticated, ++failures, Random.Shared.NextDouble());
+            metrics.StreamReconnect(decision.Cause);
+            LogReconnecting(decision.Delay.TotalSeconds, failures);
+            try { await Task.Delay(decision.Delay, time, stoppingToken); }
             catch (OperationCanceledException) { break; }
         }
         LogStopped();
+    }
+
+    /// <summary>
+    /// Reads and handles stanzas until the stream ends (returns false: reconnect) or the host stops (returns true).
+    /// On stop the stream is closed as RFC 6120 §4.4 asks: our <c>&lt;/stream:stream&gt;</c> is sent, and what the
+    /// server still sends is read and classified until its own close, or until <see cref="CloseTimeout"/> passes;
+    /// only then does the host go on to stop the publisher, which drains to the broker. Nothing the server had already
+    /// sent is lost (<c>docs/publishing.md</c>, "Shutdown").
+    /// </summary>
+    private async Task<bool> ReadUntilEndOrStopAsync(ComponentConnection connection, EventClassifier classifier, CancellationToken stoppingToken)
+    {
+        using var reading = new CancellationTokenSource();
+        var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var onStop = stoppingToken.Register(() => stop.TrySetResult());
+        var read = ReadAllAsync(connection, classifier, reading.Token);
+        if (await Task.WhenAny(read, stop.Task) == read)
+        {
+            await read; // the stream ended (or failed) by itself
+            return false;
+        }
+
+        LogClosingOnStop(_xmpp.Host, _xmpp.Port);
+        _closing = true;
+        reading.CancelAfter(CloseTimeout);
+        // Sends </stream:stream>, waits (at most CloseTimeout) for the server's close seen by the read loop, then releases the socket.
+        await connection.CloseAsync(CancellationToken.None);
+        try
+        {
+            await read;
+            LogClosedOnStop(connection.EndReason?.ToString() ?? "timeout");
+        }
+        catch (Exception e) when (e is OperationCanceledException or IOException or SocketException or ObjectDisposedException or XmppStreamException)
+        {
+            LogClosedOnStop($"{e.GetType().Name} after the close ({e.Message})");
+        }
+        return true;
+    }
+
+    private async Task ReadAllAsync(ComponentConnection connection, EventClassifier classifier, CancellationToken ct)
+    {
+        await foreach (var stanza in connection.ReadStanzasAsync(ct))
+            await HandleAsync(connection, classifier, stanza, ct);
     }
 
     private async Task HandleAsync(ComponentConnection connection, EventClassifier classifier, XElement stanza, CancellationToken ct)
@@ -109,7 +152,8 @@ public sealed partial class XmppComponentService(
         if (name == "iq")
         {
             var reply = IqResponder.Respond(stanza, _xmpp.ComponentDomain);
-            if (reply is not null) await connection.SendAsync(reply, ct);
+            // After our close nothing more may be written (RFC 6120 §4.4); the server answers an unanswered IQ itself.
+            if (reply is not null && !_closing) await connection.SendAsync(reply, ct);
         }
 
         var result = classifier.Classify(stanza, time.GetUtcNow());
@@ -119,7 +163,6 @@ public sealed partial class XmppComponentService(
         if (result.Fault is { } fault) LogClassifierFault(fault, name);
         foreach (var e in result.Events)
         {
-            if (!_router.IsEnabled(e.Kind)) { metrics.EventDropped("disabled"); continue; }
             metrics.EventProduced(e.Kind.Name());
             try
             {
@@ -127,7 +170,7 @@ public sealed partial class XmppComponentService(
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {
-                // Shutdown while the buffer was full (backpressure): this event is lost, and counted.
+                // The close deadline passed while the buffer was full (backpressure): this event is lost, and counted.
                 metrics.EventDropped("shutdown");
                 throw;
             }
@@ -166,6 +209,12 @@ public sealed partial class XmppComponentService(
 
     [LoggerMessage(EventId = 1011, Level = LogLevel.Error, Message = "Unexpected failure in the XMPP loop; reconnecting")]
     private partial void LogUnexpected(Exception exception);
+
+    [LoggerMessage(EventId = 1012, Level = LogLevel.Information, Message = "Stopping: closing the XMPP stream with {Host}:{Port} and reading what the server still sends")]
+    private partial void LogClosingOnStop(string host, int port);
+
+    [LoggerMessage(EventId = 1013, Level = LogLevel.Information, Message = "XMPP stream closed on stop: {EndReason}")]
+    private partial void LogClosedOnStop(string endReason);
 
     [LoggerMessage(EventId = 1009, Level = LogLevel.Information, Message = "XMPP component stopped")]
     private partial void LogStopped();

@@ -1,13 +1,19 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
+using XmppRabbitComponent.Classification;
+using XmppRabbitComponent.Events;
+using XmppRabbitComponent.Xmpp;
 
 namespace XmppRabbitComponent.Observability;
 
 /// <summary>
-/// The component's one <see cref="Meter"/> (issue #4). Instruments are created once here. The seed's nine
-/// metrics keep their names under the <c>mod_event_pusher_rabbit.</c> prefix and carry the XMPP host as the
-/// <c>host</c> tag; OpenTelemetry messaging metrics and the component's own sit beside them.
-/// Tags are low-cardinality only: a JID or routing key is never a tag.
+/// The component's one <see cref="Meter"/> (<c>docs/publishing.md</c>, "Metrics"). Instruments are created once here.
+/// The seed's nine metrics keep their names under the <c>mod_event_pusher_rabbit.</c> prefix and carry the XMPP host
+/// as the <c>host</c> tag; OpenTelemetry messaging metrics and the component's own sit beside them.
+/// Tags are low-cardinality only: a JID or routing key is never a tag. Every counter is exported from start-up at 0
+/// for each of its known label values (<see cref="DropReasons"/>, skip reasons, event kinds, stanza kinds, reconnect
+/// causes, loop names; exchanges once <see cref="SeedExchanges"/> names them), so that <c>rate()</c> sees 0, not
+/// "no data". The two histograms appear with the first published message (a histogram has no zero measurement).
 /// </summary>
 public sealed class ComponentMetrics : IDisposable
 {
@@ -24,6 +30,7 @@ public sealed class ComponentMetrics : IDisposable
     private readonly Counter<long> _otelSent;
     private readonly Histogram<double> _otelDuration;
     private readonly Counter<long> _streamReconnects, _stanzasReceived, _eventsProduced, _stanzasSkipped, _eventsDropped;
+    private readonly Counter<long> _loopFaults;
     private int _streamUp;
     private Func<long> _bufferDepth = () => 0;
 
@@ -54,6 +61,42 @@ public sealed class ComponentMetrics : IDisposable
         _stanzasSkipped = _meter.CreateCounter<long>("xmpp_component.stanzas.skipped", "{stanza}", "Stanzas that produced no event, by reason.");
         _eventsDropped = _meter.CreateCounter<long>("xmpp_component.events.dropped", "{event}", "Events that will never be published, by reason.");
         _meter.CreateObservableGauge("xmpp_component.buffer.depth", () => _bufferDepth(), "{event}", "Events waiting to be published.");
+        _loopFaults = _meter.CreateCounter<long>("xmpp_component.loop.faults", "{fault}", "Unexpected exceptions in a background loop, which was restarted, by loop.");
+        SeedZeros();
+    }
+
+    /// <summary>The <c>reason</c> values of <c>xmpp_component.events.dropped</c>.</summary>
+    public static readonly string[] DropReasons =
+        ["disabled", "routing_key_too_long", "invalid_payload", "shutdown", "buffer_full", "worker_queue_full", "nacked"];
+
+    /// <summary>The <c>loop</c> values of <c>xmpp_component.loop.faults</c>.</summary>
+    public static readonly string[] LoopNames = ["xmpp_stream", "broker_connection", "publish_worker", "confirm_timer"];
+
+    /// <summary>The fixed <c>cause</c> values of <c>xmpp_component.stream.reconnects</c> besides the stream error conditions.</summary>
+    private static readonly string[] FaultCauses = ["eof", "socket", "io", "timeout", "connect_timeout", "other"];
+
+    private void SeedZeros()
+    {
+        foreach (var c in new[] { _connectionsOpened, _connectionsClosed, _connectionFailed, _messagesPublished, _messagesFailed, _messagesTimeout })
+            c.Add(0, _host);
+        _connectionsActive.Add(0, _host);
+        foreach (var kind in new[] { "message", "presence", "iq", "other" }) StanzaReceived(kind, 0);
+        foreach (var kind in Enum.GetValues<EventKind>()) EventProduced(kind.Name(), 0);
+        foreach (var reason in Enum.GetValues<SkipReason>()) StanzaSkipped(reason.Label(), 0);
+        foreach (var reason in DropReasons) EventDropped(reason, 0);
+        foreach (var loop in LoopNames) LoopFault(loop, 0);
+        foreach (var cause in FaultCauses.Concat(Enum.GetValues<StreamErrorCondition>().Select(c => c.ToWireName())).Distinct())
+            StreamReconnect(cause, 0);
+    }
+
+    /// <summary>Exports the per-exchange series (<c>messages.returned</c>, <c>messaging.client.sent.messages</c>) of <paramref name="exchanges"/> at 0.</summary>
+    public void SeedExchanges(IEnumerable<string> exchanges)
+    {
+        foreach (var x in exchanges)
+        {
+            _messagesReturned.Add(0, new KeyValuePair<string, object?>("messaging.destination.name", x));
+            _otelSent.Add(0, MessagingTags(x, null));
+        }
     }
 
     /// <summary>Sets the callback reporting the publish buffer depth.</summary>
@@ -98,15 +141,18 @@ public sealed class ComponentMetrics : IDisposable
     /// <summary>The XMPP stream became authenticated (true) or ended (false).</summary>
     public void StreamUp(bool up) => Volatile.Write(ref _streamUp, up ? 1 : 0);
     /// <summary>The XMPP stream ended and will be reconnected; <paramref name="cause"/> is a stream error condition (e.g. <c>conflict</c>) or a fault name (<c>eof</c>, <c>io</c>, <c>timeout</c>).</summary>
-    public void StreamReconnect(string cause) => _streamReconnects.Add(1, new KeyValuePair<string, object?>("cause", cause));
+    public void StreamReconnect(string cause, long count = 1) => _streamReconnects.Add(count, new KeyValuePair<string, object?>("cause", cause));
     /// <summary>A top-level stanza arrived; <paramref name="kind"/> is its element name (message, presence, iq) or <c>other</c>.</summary>
-    public void StanzaReceived(string kind) => _stanzasReceived.Add(1, new KeyValuePair<string, object?>("kind", kind));
+    public void StanzaReceived(string kind, long count = 1) => _stanzasReceived.Add(count, new KeyValuePair<string, object?>("kind", kind));
     /// <summary>An event was produced; <paramref name="kind"/> is the event kind name.</summary>
-    public void EventProduced(string kind) => _eventsProduced.Add(1, new KeyValuePair<string, object?>("kind", kind));
+    public void EventProduced(string kind, long count = 1) => _eventsProduced.Add(count, new KeyValuePair<string, object?>("kind", kind));
     /// <summary>A stanza produced no event for <paramref name="reason"/> (snake_case).</summary>
-    public void StanzaSkipped(string reason) => _stanzasSkipped.Add(1, new KeyValuePair<string, object?>("reason", reason));
-    /// <summary>An event was dropped for <paramref name="reason"/> (snake_case: buffer_full, worker_queue_full, routing_key_too_long, shutdown, disabled).</summary>
+    public void StanzaSkipped(string reason, long count = 1) => _stanzasSkipped.Add(count, new KeyValuePair<string, object?>("reason", reason));
+    /// <summary>An event was dropped for <paramref name="reason"/>, one of <see cref="DropReasons"/>.</summary>
     public void EventDropped(string reason, long count = 1) => _eventsDropped.Add(count, new KeyValuePair<string, object?>("reason", reason));
+
+    /// <summary>A background loop (one of <see cref="LoopNames"/>) failed unexpectedly and was restarted.</summary>
+    public void LoopFault(string loop, long count = 1) => _loopFaults.Add(count, new KeyValuePair<string, object?>("loop", loop));
 
     private static TagList MessagingTags(string exchange, string? errorType)
     {

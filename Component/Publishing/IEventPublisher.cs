@@ -3,7 +3,7 @@ using XmppRabbitComponent.Events;
 namespace XmppRabbitComponent.Publishing;
 
 /// <summary>
-/// The publishing engine as the XMPP side sees it (issue #2 and #3): events go in, in the order they
+/// The publishing engine as the XMPP side sees it (<c>docs/publishing.md</c>): events go in, in the order they
 /// happened; the engine owns the broker connection, the channel pool and the buffer.
 /// </summary>
 public interface IEventPublisher
@@ -21,4 +21,10 @@ public interface IEventPublisher
 
     /// <summary>Events accepted and not yet published (buffered or in flight).</summary>
     long Pending { get; }
+
+    /// <summary>How long events have been pending with none reaching an outcome (published, returned, dropped); zero when none is pending.</summary>
+    TimeSpan WaitingWithoutProgress { get; }
+
+    /// <summary>True when <see cref="WaitingWithoutProgress"/> reached <c>Rabbit:StallTimeout</c>: readiness then fails.</summary>
+    bool IsStalled { get; }
 }

@@ -3,57 +3,57 @@ using XmppRabbitComponent.Configuration;
 namespace XmppRabbitComponent.Publishing;
 
 /// <summary>
-/// The bounded buffer between the XMPP side and the workers (issue "No loss across outages"). One FIFO lane per
-/// worker (or a single shared lane for <c>available_worker</c>). Bounds: <c>Rabbit:MaxBufferedEvents</c> over all
-/// lanes, and <c>Rabbit:MaxWorkerQueueLen</c> per lane when there is more than one lane (0 = no lane bound).
+/// The bounded buffer between the XMPP side and the workers (issue "No loss across outages"). One FIFO worker queue per
+/// worker (or a single shared queue for <c>available_worker</c>). Bounds: <c>Rabbit:MaxBufferedEvents</c> over all
+/// queues, and <c>Rabbit:MaxWorkerQueueLen</c> per queue when there is more than one queue (0 = no queue bound).
 /// When a bound is reached:
 /// <list type="bullet">
 /// <item><c>backpressure</c>: <see cref="AddAsync"/> waits until there is room (the caller stops reading XMPP, the
 /// XMPP server buffers). Nothing is dropped.</item>
-/// <item><c>drop_oldest</c>: the oldest waiting event of the target lane is dropped (reason <c>worker_queue_full</c>
-/// for the lane bound; <c>buffer_full</c> for the global bound, taken from the target lane, or from the longest lane
-/// when the target lane is empty) and the new event is added. Never waits.</item>
+/// <item><c>drop_oldest</c>: the oldest waiting event of the target queue is dropped (reason <c>worker_queue_full</c>
+/// for the queue bound; <c>buffer_full</c> for the global bound, taken from the target queue, or from the longest queue
+/// when the target queue is empty) and the new event is added. Never waits.</item>
 /// </list>
 /// Events taken by a worker (in flight) no longer count against the bounds.
 /// </summary>
 internal sealed class PublishBuffer
 {
     private readonly object _lock = new();
-    private readonly Queue<PublishEnvelope>[] _lanes;
-    private readonly int[] _laneCounts;
+    private readonly Queue<PublishEnvelope>[] _queues;
+    private readonly int[] _queueCounts;
     private readonly TaskCompletionSource<bool>?[] _dataWaiters;
     private TaskCompletionSource? _roomWaiter;
-    private readonly int _maxTotal, _maxLane;
+    private readonly int _maxTotal, _maxQueue;
     private readonly BufferFullPolicy _policy;
     private readonly Action<PublishEnvelope, string> _onDrop;
     private int _count;
     private bool _completed;
 
     /// <summary>Creates the buffer; <paramref name="onDrop"/> is called (outside the lock) for each dropped event with its reason.</summary>
-    public PublishBuffer(int lanes, int maxTotal, int maxLane, BufferFullPolicy policy, Action<PublishEnvelope, string> onDrop)
+    public PublishBuffer(int queues, int maxTotal, int maxQueue, BufferFullPolicy policy, Action<PublishEnvelope, string> onDrop)
     {
-        _lanes = new Queue<PublishEnvelope>[lanes];
-        for (var i = 0; i < lanes; i++) _lanes[i] = new Queue<PublishEnvelope>();
-        _laneCounts = new int[lanes];
-        _dataWaiters = new TaskCompletionSource<bool>?[lanes];
+        _queues = new Queue<PublishEnvelope>[queues];
+        for (var i = 0; i < queues; i++) _queues[i] = new Queue<PublishEnvelope>();
+        _queueCounts = new int[queues];
+        _dataWaiters = new TaskCompletionSource<bool>?[queues];
         _maxTotal = maxTotal;
-        _maxLane = lanes > 1 ? maxLane : 0;
+        _maxQueue = queues > 1 ? maxQueue : 0;
         _policy = policy;
         _onDrop = onDrop;
     }
 
-    /// <summary>Waiting events over all lanes.</summary>
+    /// <summary>Waiting events over all queues.</summary>
     public int Count => Volatile.Read(ref _count);
 
-    /// <summary>Waiting events in <paramref name="lane"/> (a racy read, good enough for <c>best_worker</c>).</summary>
-    public int LaneLength(int lane) => Volatile.Read(ref _laneCounts[lane]);
+    /// <summary>Waiting events in <paramref name="queue"/> (a racy read, good enough for <c>best_worker</c>).</summary>
+    public int QueueLength(int queue) => Volatile.Read(ref _queueCounts[queue]);
 
     /// <summary>True after <see cref="Complete"/>.</summary>
     public bool IsCompleted { get { lock (_lock) return _completed; } }
 
-    /// <summary>Adds <paramref name="e"/> to <paramref name="lane"/>, applying the full-buffer policy. False when the buffer is completed (shutting down): the event was not added.</summary>
+    /// <summary>Adds <paramref name="e"/> to <paramref name="queue"/>, applying the full-buffer policy. False when the buffer is completed (shutting down): the event was not added.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled while waiting for room (backpressure).</exception>
-    public ValueTask<bool> AddAsync(PublishEnvelope e, int lane, CancellationToken ct)
+    public ValueTask<bool> AddAsync(PublishEnvelope e, int queue, CancellationToken ct)
     {
         PublishEnvelope? dropped = null;
         string? reason = null;
@@ -61,19 +61,19 @@ internal sealed class PublishBuffer
         lock (_lock)
         {
             if (_completed) return ValueTask.FromResult(false);
-            var laneFull = _maxLane > 0 && _lanes[lane].Count >= _maxLane;
+            var queueFull = _maxQueue > 0 && _queues[queue].Count >= _maxQueue;
             var totalFull = _count >= _maxTotal;
-            if (!laneFull && !totalFull)
+            if (!queueFull && !totalFull)
             {
-                EnqueueLocked(e, lane);
+                EnqueueLocked(e, queue);
                 return ValueTask.FromResult(true);
             }
             if (_policy == BufferFullPolicy.DropOldest)
             {
-                var victim = laneFull || _lanes[lane].Count > 0 ? lane : LongestLocked();
-                reason = laneFull ? "worker_queue_full" : "buffer_full";
+                var victim = queueFull || _queues[queue].Count > 0 ? queue : LongestQueueLocked();
+                reason = queueFull ? "worker_queue_full" : "buffer_full";
                 dropped = DequeueLocked(victim);
-                EnqueueLocked(e, lane);
+                EnqueueLocked(e, queue);
             }
             else
             {
@@ -85,10 +85,10 @@ internal sealed class PublishBuffer
         _onDrop(dropped!, reason!);
         return ValueTask.FromResult(true);
     Slow:
-        return WaitForRoomAsync(e, lane, wait, ct);
+        return WaitForRoomAsync(e, queue, wait, ct);
     }
 
-    private async ValueTask<bool> WaitForRoomAsync(PublishEnvelope e, int lane, Task wait, CancellationToken ct)
+    private async ValueTask<bool> WaitForRoomAsync(PublishEnvelope e, int queue, Task wait, CancellationToken ct)
     {
         while (true)
         {
@@ -96,9 +96,9 @@ internal sealed class PublishBuffer
             lock (_lock)
             {
                 if (_completed) return false;
-                if ((_maxLane == 0 || _lanes[lane].Count < _maxLane) && _count < _maxTotal)
+                if ((_maxQueue == 0 || _queues[queue].Count < _maxQueue) && _count < _maxTotal)
                 {
-                    EnqueueLocked(e, lane);
+                    EnqueueLocked(e, queue);
                     return true;
                 }
                 _roomWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -107,14 +107,14 @@ internal sealed class PublishBuffer
         }
     }
 
-    /// <summary>Takes the oldest event of <paramref name="lane"/>, if any.</summary>
-    public bool TryTake(int lane, out PublishEnvelope e)
+    /// <summary>Takes the oldest event of <paramref name="queue"/>, if any.</summary>
+    public bool TryTake(int queue, out PublishEnvelope e)
     {
         TaskCompletionSource? room;
         lock (_lock)
         {
-            if (_lanes[lane].Count == 0) { e = null!; return false; }
-            e = DequeueLocked(lane);
+            if (_queues[queue].Count == 0) { e = null!; return false; }
+            e = DequeueLocked(queue);
             room = _roomWaiter;
             _roomWaiter = null;
         }
@@ -122,15 +122,15 @@ internal sealed class PublishBuffer
         return true;
     }
 
-    /// <summary>Completes when <paramref name="lane"/> has an event (true) or the buffer is completed and the lane empty (false).</summary>
-    public ValueTask<bool> WaitToTakeAsync(int lane, CancellationToken ct)
+    /// <summary>Completes when <paramref name="queue"/> has an event (true) or the buffer is completed and the queue empty (false).</summary>
+    public ValueTask<bool> WaitToTakeAsync(int queue, CancellationToken ct)
     {
         Task<bool> t;
         lock (_lock)
         {
-            if (_lanes[lane].Count > 0) return ValueTask.FromResult(true);
+            if (_queues[queue].Count > 0) return ValueTask.FromResult(true);
             if (_completed) return ValueTask.FromResult(false);
-            t = (_dataWaiters[lane] ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
+            t = (_dataWaiters[queue] ??= new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously)).Task;
         }
         return ct.CanBeCanceled ? new ValueTask<bool>(t.WaitAsync(ct)) : new ValueTask<bool>(t);
     }
@@ -158,33 +158,33 @@ internal sealed class PublishBuffer
         lock (_lock)
         {
             var n = _count;
-            foreach (var q in _lanes) q.Clear();
-            Array.Clear(_laneCounts);
+            foreach (var q in _queues) q.Clear();
+            Array.Clear(_queueCounts);
             _count = 0;
             return n;
         }
     }
 
-    private void EnqueueLocked(PublishEnvelope e, int lane)
+    private void EnqueueLocked(PublishEnvelope e, int queue)
     {
-        _lanes[lane].Enqueue(e);
-        _laneCounts[lane]++;
+        _queues[queue].Enqueue(e);
+        _queueCounts[queue]++;
         _count++;
-        var w = _dataWaiters[lane];
-        if (w is not null) { _dataWaiters[lane] = null; w.TrySetResult(true); }
+        var w = _dataWaiters[queue];
+        if (w is not null) { _dataWaiters[queue] = null; w.TrySetResult(true); }
     }
 
-    private PublishEnvelope DequeueLocked(int lane)
+    private PublishEnvelope DequeueLocked(int queue)
     {
-        _laneCounts[lane]--;
+        _queueCounts[queue]--;
         _count--;
-        return _lanes[lane].Dequeue();
+        return _queues[queue].Dequeue();
     }
 
-    private int LongestLocked()
+    private int LongestQueueLocked()
     {
         var best = 0;
-        for (var i = 1; i < _lanes.Length; i++) if (_lanes[i].Count > _lanes[best].Count) best = i;
+        for (var i = 1; i < _queues.Length; i++) if (_queues[i].Count > _queues[best].Count) best = i;
         return best;
     }
 }

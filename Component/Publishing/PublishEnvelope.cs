@@ -20,6 +20,4 @@ internal sealed class PublishEnvelope(string exchange, string routingKey, string
     public long UnixSeconds { get; } = unixSeconds;
     /// <summary>Publishes that ended in a nack so far.</summary>
     public int Nacks { get; set; }
-    /// <summary>Publishes of this envelope so far (1 after the first).</summary>
-    public int Publishes { get; set; }
 }

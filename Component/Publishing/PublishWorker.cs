@@ -1,79 +1,98 @@
 using Microsoft.Extensions.Logging;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Exceptions;
+using XmppRabbitComponent.Configuration;
+using XmppRabbitComponent.Observability;
 
 namespace XmppRabbitComponent.Publishing;
 
+/// <summary>What a worker works with: its dependencies, handed in by the <see cref="WorkerPool"/>; nothing of the publisher.</summary>
+/// <param name="Buffer">Where events wait; the worker takes from its own queue.</param>
+/// <param name="Ledger">Where outcomes are recorded.</param>
+/// <param name="Broker">The open connection, re-declaration and the retry delay.</param>
+/// <param name="Envelopes">AMQP properties per publish.</param>
+/// <param name="Options">Confirms, mandatory, in-flight bound, confirm timeout, nack limit.</param>
+/// <param name="Metrics">Failure and timeout metrics.</param>
+/// <param name="Time">Clock for publish times and confirm deadlines.</param>
+/// <param name="Logger">Log sink.</param>
+internal sealed record WorkerContext(PublishBuffer Buffer, PublishLedger Ledger, BrokerConnection Broker, EnvelopeFactory Envelopes,
+    RabbitOptions Options, ComponentMetrics Metrics, TimeProvider Time, ILogger Logger)
+{
+    /// <summary>Called before each publish; a test sets it to inject a fault into a worker. Null in production.</summary>
+    public Action<PublishEnvelope>? BeforePublish { get; set; }
+}
+
 /// <summary>
-/// One publishing channel (issue "Pool"). Takes events from its buffer lane (its own, or the shared one under
-/// <c>available_worker</c>) in order and publishes them on its channel. With confirms on, up to
+/// One publishing worker: one channel, and one worker queue of the buffer (its own, or the shared one under
+/// <c>available_worker</c>) taken in order (<c>docs/publishing.md</c>, "Confirms"). With confirms on, up to
 /// <c>Rabbit:MaxInFlightPerWorker</c> publishes are outstanding; outcomes are read in publish order:
 /// ack → published; nack → failed and published again (up to <c>Rabbit:MaxNacksPerEvent</c> nacks, then dropped,
 /// reason <c>nacked</c>); return (mandatory, unroutable) → returned; no answer within <c>Rabbit:ConfirmTimeout</c>
 /// → timed out, channel abandoned, everything in flight published again. When the channel or connection closes,
 /// every unconfirmed event goes back to the front of the worker's retry queue, in order, and is published again on
-/// the next channel (at-least-once; same <c>message_id</c>). The channel is replaced whenever it closes.
+/// the next channel (at-least-once; same <c>message_id</c>). The channel is replaced whenever it closes. The worker
+/// keeps what it holds across a restart by the supervisor: <see cref="RunAsync"/> starts by putting it back in order.
 /// </summary>
 internal sealed class PublishWorker
 {
-    private readonly RabbitEventPublisher _owner;
-    private readonly int _id, _lane;
+    private readonly WorkerContext _c;
+    private readonly int _id, _queue;
     private readonly LinkedList<PublishEnvelope> _retry = new();
     private readonly Queue<InFlight> _inFlight = new();
+    private PublishEnvelope? _taken;
     private TaskCompletionSource _tick = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     private readonly record struct InFlight(PublishEnvelope Envelope, Task Confirm, long Started);
 
     private sealed class ChannelBrokenException(string reason, Exception? inner = null) : Exception(reason, inner);
 
-    public PublishWorker(RabbitEventPublisher owner, int id, int lane)
+    /// <summary>Creates worker <paramref name="id"/> taking from worker queue <paramref name="queue"/>.</summary>
+    public PublishWorker(WorkerContext context, int id, int queue)
     {
-        _owner = owner;
+        _c = context;
         _id = id;
-        _lane = lane;
+        _queue = queue;
     }
 
-    /// <summary>Events this worker holds (retry queue plus in flight).</summary>
-    public int Held => Volatile.Read(ref _held);
-    private int _held;
-
-    /// <summary>Wakes the pump so that it checks confirm deadlines (called by the publisher's timer).</summary>
+    /// <summary>Wakes the pump so that it checks confirm deadlines (called by the pool's timer).</summary>
     public void Tick() => Interlocked.Exchange(ref _tick, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
 
     /// <summary>Runs until the buffer is completed and this worker has nothing left, or <paramref name="hardStop"/> fires.</summary>
     public async Task RunAsync(CancellationToken hardStop)
     {
+        RestoreHeld();
         var failures = 0;
-        var o = _owner.Options;
+        var o = _c.Options;
+        var buffer = _c.Buffer;
         while (!hardStop.IsCancellationRequested)
         {
-            if (_owner.Buffer.IsCompleted && _retry.Count == 0 && _inFlight.Count == 0 && _owner.Buffer.LaneLength(_lane) == 0) return;
-            var connection = await _owner.WaitForConnectionAsync(hardStop).ConfigureAwait(false);
+            if (buffer.IsCompleted && _retry.Count == 0 && _inFlight.Count == 0 && buffer.QueueLength(_queue) == 0) return;
+            var connection = await _c.Broker.WaitForConnectionAsync(hardStop).ConfigureAwait(false);
             IChannel channel;
             try
             {
-                channel = await connection.CreateChannelAsync(_owner.ChannelOptions, hardStop).ConfigureAwait(false);
+                channel = await connection.CreateChannelAsync(_c.Broker.ChannelOptions, hardStop).ConfigureAwait(false);
             }
             catch (Exception e) when (!hardStop.IsCancellationRequested)
             {
-                _owner.Logger.LogDebug(new EventId(2101, "PublishWorker"), e, "Worker {Worker}: cannot open a channel; retrying", _id);
-                await _owner.DelayAsync(failures++, hardStop).ConfigureAwait(false);
+                _c.Logger.LogDebug(new EventId(2101, "PublishWorker"), e, "Worker {Worker}: cannot open a channel; retrying", _id);
+                await Task.Delay(_c.Broker.RetryDelay(failures++), _c.Time, hardStop).ConfigureAwait(false);
                 continue;
             }
             if (o.Mandatory && !o.ConfirmsEnabled) channel.BasicReturnAsync += OnReturnWithoutConfirms;
             try
             {
                 if (await PumpAsync(channel, hardStop).ConfigureAwait(false)) failures = 0;
-                if (_owner.Buffer.IsCompleted && _retry.Count == 0 && _inFlight.Count == 0) return;
+                if (buffer.IsCompleted && _retry.Count == 0 && _inFlight.Count == 0) return;
             }
             catch (ChannelBrokenException e) when (!hardStop.IsCancellationRequested)
             {
                 var requeued = RequeueInFlight();
                 var reason = channel.CloseReason;
-                _owner.Logger.LogWarning(new EventId(2102, "PublishWorker"), "Worker {Worker}: channel lost ({Reason}; broker: {Code} {Text}); {Requeued} unconfirmed events will be published again",
+                _c.Logger.LogWarning(new EventId(2102, "PublishWorker"), "Worker {Worker}: channel lost ({Reason}; broker: {Code} {Text}); {Requeued} unconfirmed events will be published again",
                     _id, e.Message, reason?.ReplyCode, reason?.ReplyText, requeued);
-                if (reason is { ReplyCode: 404 }) await _owner.RedeclareAsync(connection, hardStop).ConfigureAwait(false);
-                await _owner.DelayAsync(failures++, hardStop).ConfigureAwait(false);
+                if (reason is { ReplyCode: 404 }) await _c.Broker.RedeclareAsync(connection, hardStop).ConfigureAwait(false);
+                await Task.Delay(_c.Broker.RetryDelay(failures++), _c.Time, hardStop).ConfigureAwait(false);
             }
             finally
             {
@@ -83,10 +102,10 @@ internal sealed class PublishWorker
         }
     }
 
-    /// <summary>Publishes until the lane is drained after completion (returns) or the channel breaks (throws). True when something was published.</summary>
+    /// <summary>Publishes until its worker queue is drained after completion (returns) or the channel breaks (throws). True when something was published.</summary>
     private async Task<bool> PumpAsync(IChannel channel, CancellationToken hardStop)
     {
-        var o = _owner.Options;
+        var o = _c.Options;
         var confirms = o.ConfirmsEnabled;
         var max = o.MaxInFlightPerWorker;
         var any = false;
@@ -98,14 +117,16 @@ internal sealed class PublishWorker
 
             if ((!confirms || _inFlight.Count < max) && TryNext(out var env))
             {
-                var props = _owner.Properties(env);
-                var started = _owner.Time.GetTimestamp();
-                env.Publishes++;
+                // Until it is in flight or published, the taken event is held in _taken so that a fault keeps it.
+                _taken = env;
+                _c.BeforePublish?.Invoke(env);
+                var props = _c.Envelopes.Properties(env);
+                var started = _c.Time.GetTimestamp();
                 var publish = channel.BasicPublishAsync(env.Exchange, env.RoutingKey, o.Mandatory, props, env.Body, CancellationToken.None);
                 if (confirms)
                 {
                     _inFlight.Enqueue(new InFlight(env, publish.AsTask(), started));
-                    Interlocked.Increment(ref _held);
+                    _taken = null;
                     continue;
                 }
                 try
@@ -114,11 +135,12 @@ internal sealed class PublishWorker
                 }
                 catch (Exception e)
                 {
+                    _taken = null;
                     _retry.AddFirst(env);
-                    Interlocked.Increment(ref _held);
                     throw new ChannelBrokenException(e.GetType().Name, e);
                 }
-                _owner.Published(env, _owner.Time.GetElapsedTime(started));
+                _taken = null;
+                _c.Ledger.Published(env, _c.Time.GetElapsedTime(started));
                 any = true;
                 continue;
             }
@@ -126,22 +148,22 @@ internal sealed class PublishWorker
             if (_inFlight.Count == 0)
             {
                 if (_retry.Count > 0) continue;
-                if (!await _owner.Buffer.WaitToTakeAsync(_lane, hardStop).ConfigureAwait(false)) return any;
+                if (!await _c.Buffer.WaitToTakeAsync(_queue, hardStop).ConfigureAwait(false)) return any;
                 continue;
             }
 
             var head = _inFlight.Peek();
-            var age = _owner.Time.GetElapsedTime(head.Started);
+            var age = _c.Time.GetElapsedTime(head.Started);
             if (age >= o.ConfirmTimeout)
             {
                 foreach (var f in _inFlight)
-                    if (!f.Confirm.IsCompleted && _owner.Time.GetElapsedTime(f.Started) >= o.ConfirmTimeout) _owner.Metrics.MessageTimedOut(f.Envelope.Exchange);
+                    if (!f.Confirm.IsCompleted && _c.Time.GetElapsedTime(f.Started) >= o.ConfirmTimeout) _c.Metrics.MessageTimedOut(f.Envelope.Exchange);
                 throw new ChannelBrokenException($"no confirm within {o.ConfirmTimeout}");
             }
             var tick = Volatile.Read(ref _tick).Task;
             if (_inFlight.Count < max && _retry.Count == 0)
             {
-                var data = _owner.Buffer.WaitToTakeAsync(_lane, hardStop);
+                var data = _c.Buffer.WaitToTakeAsync(_queue, hardStop);
                 if (data.IsCompleted && data.Result) continue;
                 await Task.WhenAny(head.Confirm, data.AsTask(), tick).ConfigureAwait(false);
             }
@@ -158,11 +180,10 @@ internal sealed class PublishWorker
         if (_retry.First is { } first)
         {
             _retry.RemoveFirst();
-            Interlocked.Decrement(ref _held);
             env = first.Value;
             return true;
         }
-        return _owner.Buffer.TryTake(_lane, out env);
+        return _c.Buffer.TryTake(_queue, out env);
     }
 
     /// <summary>Handles the completed head of the in-flight queue; throws <see cref="ChannelBrokenException"/> (head kept) on a channel failure.</summary>
@@ -170,12 +191,12 @@ internal sealed class PublishWorker
     {
         var head = _inFlight.Peek();
         var env = head.Envelope;
-        var elapsed = _owner.Time.GetElapsedTime(head.Started);
+        var elapsed = _c.Time.GetElapsedTime(head.Started);
         var t = head.Confirm;
         if (t.IsCompletedSuccessfully)
         {
             Done();
-            _owner.Published(env, elapsed);
+            _c.Ledger.Published(env, elapsed);
             return;
         }
         var ex = t.Exception?.InnerException ?? new TaskCanceledException();
@@ -183,29 +204,20 @@ internal sealed class PublishWorker
         {
             case PublishException { IsReturn: true }:
                 Done();
-                _owner.Returned(env);
+                _c.Ledger.Returned(env);
                 return;
             case PublishException:
                 Done();
-                _owner.Metrics.MessageFailed(env.Exchange, elapsed, "nack");
+                _c.Metrics.MessageFailed(env.Exchange, elapsed, "nack");
                 env.Nacks++;
-                if (env.Nacks >= _owner.Options.MaxNacksPerEvent)
-                    _owner.Dropped(env, "nacked");
-                else
-                {
-                    _retry.AddFirst(env);
-                    Interlocked.Increment(ref _held);
-                }
+                if (env.Nacks >= _c.Options.MaxNacksPerEvent) _c.Ledger.Dropped("nacked");
+                else _retry.AddFirst(env);
                 return;
             default:
                 throw new ChannelBrokenException(ex.GetType().Name, ex);
         }
 
-        void Done()
-        {
-            _inFlight.Dequeue();
-            Interlocked.Decrement(ref _held);
-        }
+        void Done() => _inFlight.Dequeue();
     }
 
     /// <summary>Moves every unconfirmed event to the front of the retry queue, keeping publish order; returns how many.</summary>
@@ -223,21 +235,33 @@ internal sealed class PublishWorker
         return n;
     }
 
-    /// <summary>Events held by this worker at shutdown (dropped, counted by the caller).</summary>
+    /// <summary>
+    /// Puts back, in order, what an earlier run left when it ended by a fault: the unconfirmed events first (they were
+    /// published first), then the event it had taken but not yet published, then the retry queue.
+    /// </summary>
+    private void RestoreHeld()
+    {
+        if (_taken is { } taken)
+        {
+            _taken = null;
+            _retry.AddFirst(taken);
+        }
+        RequeueInFlight();
+    }
+
+    /// <summary>Empties this worker at shutdown and returns how many events it held (the caller records them as dropped).</summary>
     public int Abandon()
     {
-        var n = _retry.Count + _inFlight.Count;
-        foreach (var e in _retry) _owner.Dropped(e, "shutdown", count: false);
-        foreach (var f in _inFlight) _owner.Dropped(f.Envelope, "shutdown", count: false);
+        var n = _retry.Count + _inFlight.Count + (_taken is null ? 0 : 1);
         _retry.Clear();
         _inFlight.Clear();
-        Volatile.Write(ref _held, 0);
+        _taken = null;
         return n;
     }
 
     private Task OnReturnWithoutConfirms(object sender, RabbitMQ.Client.Events.BasicReturnEventArgs e)
     {
-        _owner.Metrics.MessageReturned(e.Exchange);
+        _c.Metrics.MessageReturned(e.Exchange);
         return Task.CompletedTask;
     }
 }

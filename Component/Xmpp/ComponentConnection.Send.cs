@@ -43,7 +43,6 @@ public sealed partial class ComponentConnection
                     }
                     catch (OperationCanceledException) when (!token.IsCancellationRequested)
                     {
-                        Interlocked.Increment(ref _keepalivesSent);
                         _writer.Write(" "u8);
                         await FlushAsync(token).ConfigureAwait(false);
                         continue;

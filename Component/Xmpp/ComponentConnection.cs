@@ -49,7 +49,6 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     private readonly Lock _gate = new();
     private int _closeSent, _reading, _disposed;
     private bool _readActive, _readerCompleted;
-    private long _keepalivesSent;
 
     private ComponentConnection(XmppOptions options, ILogger logger, Socket socket)
     {
@@ -79,9 +78,6 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     /// ended with an exception.
     /// </summary>
     public StreamEndReason? EndReason { get; private set; }
-
-    /// <summary>Whitespace keepalives written so far (RFC 6120 §4.6.1).</summary>
-    public long KeepalivesSent => Interlocked.Read(ref _keepalivesSent);
 
     /// <summary>
     /// Connects to <c>Xmpp:Host</c>:<c>Xmpp:Port</c> and performs the XEP-0114 §3 handshake, all within

@@ -1,5 +1,6 @@
 using System.Net.Sockets;
 using XmppRabbitComponent.Configuration;
+using XmppRabbitComponent.Supervision;
 
 namespace XmppRabbitComponent.Xmpp;
 
@@ -15,8 +16,14 @@ public enum FailureKind
     AuthenticationRefused,
 }
 
+/// <summary>What ended a session or attempt, as the reconnect loop needs it: the metric/log cause and the delay.</summary>
+/// <param name="Cause">Low-cardinality cause name (the <c>cause</c> tag of <c>xmpp_component.stream.reconnects</c>).</param>
+/// <param name="Kind">What failed.</param>
+/// <param name="Delay">How long to wait before the next attempt.</param>
+public readonly record struct ReconnectDecision(string Cause, FailureKind Kind, TimeSpan Delay);
+
 /// <summary>
-/// The XEP-0114 reconnect delay as a pure function: exponential backoff from <c>Xmpp:ReconnectMinDelay</c>, doubling
+/// The XEP-0114 reconnect delay as a pure function (<see cref="Backoff"/>): exponential backoff from <c>Xmpp:ReconnectMinDelay</c>, doubling
 /// per consecutive failure up to <c>Xmpp:ReconnectMaxDelay</c>, with "equal jitter" (half fixed, half random), and at
 /// least <c>Xmpp:AuthFailureDelay</c> after a refused handshake so a wrong secret never hammers the server.
 /// The caller counts consecutive failures and resets the count to zero once a session authenticates.
@@ -60,11 +67,23 @@ public sealed class ReconnectPolicy
         if (double.IsNaN(jitter01) || jitter01 < 0 || jitter01 > 1)
             throw new ArgumentOutOfRangeException(nameof(jitter01), jitter01, "must be within [0, 1]");
 
-        // min * 2^(n-1), computed in doubles and capped before converting, so large counts cannot overflow.
-        var exponent = Math.Min(Math.Max(consecutiveFailures - 1, 0), 62);
-        var ticks = Math.Min(MinDelay.Ticks * Math.Pow(2, exponent), MaxDelay.Ticks);
-        var delay = TimeSpan.FromTicks((long)(ticks / 2 + ticks / 2 * jitter01));
+        var delay = Backoff.Delay(consecutiveFailures - 1, MinDelay, MaxDelay, jitter01);
         return kind == FailureKind.AuthenticationRefused && delay < AuthFailureDelay ? AuthFailureDelay : delay;
+    }
+
+    /// <summary>
+    /// The one place that maps an XMPP failure to its cause and delay. A refusal of the handshake of this very
+    /// attempt says the secret or domain is wrong; the same conditions on a stream that had authenticated are
+    /// ordinary stream errors (<see cref="FailureKind.Protocol"/>).
+    /// </summary>
+    /// <param name="failure">What ended the session or attempt; null for a clean end of stream.</param>
+    /// <param name="authenticated">True when the session had authenticated before it ended.</param>
+    /// <param name="consecutiveFailures">Failures in a row, including this one.</param>
+    /// <param name="jitter01">A random number in [0, 1].</param>
+    public ReconnectDecision Decide(Exception? failure, bool authenticated, int consecutiveFailures, double jitter01)
+    {
+        var kind = authenticated && failure is StreamErrorException ? FailureKind.Protocol : Classify(failure);
+        return new ReconnectDecision(CauseName(failure), kind, NextDelay(consecutiveFailures, kind, jitter01));
     }
 
     /// <summary>

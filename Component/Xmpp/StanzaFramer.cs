@@ -89,9 +89,6 @@ public sealed class StanzaFramer
         _nameStack = new ulong[maxDepth];
     }
 
-    /// <summary>True once <c>&lt;/stream:stream&gt;</c> was framed; later bytes are never scanned.</summary>
-    public bool IsEnded => _state == State.Ended;
-
     /// <summary>True while bytes of an unfinished frame are buffered (useful to tell a clean EOF from a truncated stanza).</summary>
     public bool HasPartialFrame => _frameStart >= 0 || _state is State.XmlDeclName or State.XmlDecl;
 
