@@ -37,13 +37,7 @@ docker run -d --name "$id-component" --network "$id" -p 127.0.0.1::9464 \
     -e Xmpp__Host=ejabberd -e Xmpp__ComponentDomain=events.localhost -e Xmpp__Secret=secret \
     -e Rabbit__Host=rabbitmq "$XRC_COMPONENT_IMAGE" >/dev/null
 port=$(docker port "$id-component" 9464/tcp | head -n 1 | sed 's/.*://')
-ready=
-for _ in $(seq 1 600); do
-    if curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1; then ready=1; break; fi
-    sleep 0.05
-done
-[ -n "$ready" ] || xrc_die "the component did not become ready within 30 s"
-elapsed=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}')
+elapsed=$(xrc_wait_ready "$port" 30 "$t0")
 user=$(docker exec "$id-component" id -u)
 [ "$user" != 0 ] || xrc_die "the component runs as root"
 for _ in $(seq 1 60); do

@@ -46,13 +46,8 @@ dotnet build -c Release -v quiet -nologo "$XRC_ROOT/ejabberd-test/Demo/Demo.cspr
 
 t0=$(date +%s.%N)
 compose up -d --no-build
-ready=
-for _ in $(seq 1 600); do
-    if curl -fsS "http://127.0.0.1:$XRC_COMPOSE_HTTP_PORT/health/ready" >/dev/null 2>&1; then ready=1; break; fi
-    sleep 0.1
-done
-[ -n "$ready" ] || xrc_die "the component did not become ready within 60 s"
-echo "compose: docker-compose up to component ready in $(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f", b-a}') s"
+elapsed=$(xrc_wait_ready "$XRC_COMPOSE_HTTP_PORT" 60 "$t0")
+echo "compose: docker-compose up to component ready in $elapsed s"
 
 XRC_RABBIT_HOST=127.0.0.1 XRC_RABBIT_PORT=$XRC_COMPOSE_AMQP_PORT \
 XRC_XMPP_HOST=127.0.0.1 XRC_C2S_PORT=$XRC_COMPOSE_C2S_PORT XRC_COMPONENT_PORT=$XRC_COMPOSE_COMPONENT_PORT \

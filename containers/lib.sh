@@ -33,3 +33,17 @@ xrc_docker_build() {
 
 # xrc_image_exists NAME
 xrc_image_exists() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# xrc_wait_ready PORT SECONDS START: waits until the component's /health/ready on 127.0.0.1:PORT answers
+# 200, then prints the seconds since START (a `date +%s.%N` value); dies after SECONDS.
+xrc_wait_ready() {
+    local port=$1 limit=$2 t0=$3 i
+    for ((i = 0; i < limit * 20; i++)); do
+        if curl -fsS "http://127.0.0.1:$port/health/ready" >/dev/null 2>&1; then
+            awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN{printf "%.1f\n", b-a}'
+            return 0
+        fi
+        sleep 0.05
+    done
+    xrc_die "the component did not become ready on 127.0.0.1:$port within $limit s"
+}

@@ -166,16 +166,7 @@ public sealed class ContainerServers : ITestServerBackend
         }
         if (missing.Count == 0) return;
         TestContext.Progress.WriteLine($"servers: building missing images {string.Join(", ", missing)} with containers/build-images.sh servers");
-        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = ScriptServers.RepositoryRoot };
-        psi.ArgumentList.Add(Path.Combine(ScriptServers.RepositoryRoot, "containers", "build-images.sh"));
-        psi.ArgumentList.Add("servers");
-        using var p = Process.Start(psi)!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(10));
-        await p.WaitForExitAsync(cts.Token);
-        if (p.ExitCode != 0)
-            throw new InvalidOperationException($"containers/build-images.sh servers exited {p.ExitCode}: {await stdout}{await stderr}");
+        await ScriptServers.RunScriptAsync("containers/build-images.sh", TimeSpan.FromMinutes(10), "servers");
     }
 
     private async Task KillAsync(IContainer container)

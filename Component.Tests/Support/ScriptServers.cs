@@ -51,20 +51,23 @@ public sealed class ScriptServers : ITestServerBackend
         public async Task RestartAsync() { await RunAsync("stop"); await RunAsync("start"); }
         public Task KillAsync() => RunAsync("kill");
 
-        private async Task RunAsync(string verb)
-        {
-            var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot };
-            psi.ArgumentList.Add(Path.Combine(RepositoryRoot, script));
-            psi.ArgumentList.Add(verb);
-            if (argument is not null) psi.ArgumentList.Add(argument);
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            await p.WaitForExitAsync(cts.Token);
-            if (p.ExitCode != 0)
-                throw new InvalidOperationException($"{script} {verb} {argument} exited {p.ExitCode}: {await stdout}{await stderr}");
-        }
+        private Task RunAsync(string verb) =>
+            RunScriptAsync(script, TimeSpan.FromMinutes(2), argument is null ? [verb] : [verb, argument]);
+    }
+
+    /// <summary>Runs <c>bash SCRIPT ARGS</c> (a path below the repository root) from the repository root; a non-zero exit, or none within <paramref name="timeout"/>, throws with the script's output.</summary>
+    internal static async Task RunScriptAsync(string script, TimeSpan timeout, params string[] args)
+    {
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot };
+        psi.ArgumentList.Add(Path.Combine(RepositoryRoot, script));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        await p.WaitForExitAsync(cts.Token);
+        if (p.ExitCode != 0)
+            throw new InvalidOperationException($"{script} {string.Join(' ', args)} exited {p.ExitCode}: {await stdout}{await stderr}");
     }
 
     private sealed class XmppScript(XmppServerKind kind, string name, string script) : Script(name, script), IXmppServerControl

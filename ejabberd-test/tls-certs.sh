@@ -1,6 +1,7 @@
 #!/bin/sh
 # Makes a private CA, a server certificate for localhost/127.0.0.1 and a client certificate
-# (client.pem = certificate and key) in DIR, for the broker's amqps listener in tests.
+# (client.pem = certificate and key) in DIR, for the test broker's amqps listener: used by
+# ejabberd-test/rabbitmq.sh and by the RabbitMQ image (containers/rabbitmq/Dockerfile).
 #   tls-certs.sh DIR
 set -eu
 t=$1
