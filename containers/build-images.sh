@@ -5,6 +5,7 @@
 #
 #   servers:   xrc-test/rabbitmq:3.10, xrc-test/ejabberd:23.01 (the test servers, from Debian's packages,
 #              with the configuration the tests use)
+#   all also:  xrc-test/prometheus:2.42 (Debian's package, for the optional Prometheus of the compose file)
 #   component: xmpp-rabbit-component:local (containers/component/Dockerfile)
 #
 # The base image is the build argument BASE_IMAGE (default debian:bookworm-slim). When that image is
@@ -99,6 +100,10 @@ build() { # build IMAGE DOCKERFILE [ARGS...]
 if [ "$what" != component ]; then
     build "$XRC_RABBITMQ_IMAGE" rabbitmq/Dockerfile --build-arg "BASE_IMAGE=$BASE"
     build "$XRC_EJABBERD_IMAGE" ejabberd/Dockerfile --build-arg "BASE_IMAGE=$BASE"
+fi
+
+if [ "$what" = all ]; then
+    build "$XRC_PROMETHEUS_IMAGE" prometheus/Dockerfile --build-arg "BASE_IMAGE=$BASE"
 fi
 
 if [ "$what" != servers ]; then

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The compose deployment, exercised: build the images (cached), `docker-compose up`, wait until the
+# The compose deployment (with the optional Prometheus), exercised: build the images (cached), `docker-compose up`, wait until the
 # component's /health/ready answers 200 (the time from `up` to ready is printed), drive the demo's
 # scripted conversation (ejabberd-test/Demo: real c2s users on the published port, an AMQP consumer on
 # the published broker), check that the expected events arrived, and always `docker-compose down -v`.
@@ -26,12 +26,13 @@ export XRC_COMPOSE_C2S_PORT=${XRC_COMPOSE_C2S_PORT:-$(free_port)}
 export XRC_COMPOSE_COMPONENT_PORT=${XRC_COMPOSE_COMPONENT_PORT:-$(free_port)}
 export XRC_COMPOSE_AMQP_PORT=${XRC_COMPOSE_AMQP_PORT:-$(free_port)}
 export XRC_COMPOSE_HTTP_PORT=${XRC_COMPOSE_HTTP_PORT:-$(free_port)}
+export XRC_COMPOSE_PROMETHEUS_PORT=${XRC_COMPOSE_PROMETHEUS_PORT:-$(free_port)}
 command -v docker-compose >/dev/null 2>&1 || DEBIAN_FRONTEND=noninteractive apt-get install -y -q docker-compose >/dev/null
 xrc_docker_ready || xrc_die "no Docker engine answers (containers/engine.sh start)"
 
 "$XRC_CONTAINERS_DIR/build-images.sh" all
 project="xrc-compose-$$"
-compose() { docker-compose -p "$project" -f "$XRC_CONTAINERS_DIR/docker-compose.yml" "$@"; }
+compose() { docker-compose -p "$project" -f "$XRC_CONTAINERS_DIR/docker-compose.yml" -f "$XRC_CONTAINERS_DIR/docker-compose.prometheus.yml" "$@"; }
 out=$(mktemp -d)
 cleanup() {
     local rc=$?
@@ -67,3 +68,15 @@ expect 'routing_key=alice@localhost.groupchat_msg_recv'
 expect '{"user_id":"alice@localhost/laptop","present":false}'
 [ $missing -eq 0 ] || xrc_die "$missing expected events did not arrive through the compose deployment"
 echo "compose: events checked on the broker ($(grep -c -- '-> exchange=' "$out/demo.txt") received)"
+
+# Prometheus scraped the component: the published-events counter it holds is above 0.
+value=
+for _ in $(seq 1 60); do
+    value=$(curl -fsS "http://127.0.0.1:$XRC_COMPOSE_PROMETHEUS_PORT/api/v1/query?query=sum(mod_event_pusher_rabbit_messages_published_total)" 2>/dev/null \
+        | grep -o '"value":\[[^]]*\]' | grep -o '"[0-9.]*"\]' | tr -d '"]' || true)
+    [ -n "$value" ] && [ "${value%%.*}" -gt 0 ] 2>/dev/null && break
+    value=
+    sleep 1
+done
+[ -n "$value" ] || xrc_die "Prometheus has no mod_event_pusher_rabbit_messages_published_total above 0 from the component"
+echo "compose: Prometheus scraped the component (messages published: $value)"

@@ -11,6 +11,7 @@ XRC_ROOT="$(cd "$XRC_CONTAINERS_DIR/.." && pwd -P)"
 : "${XRC_EJABBERD_IMAGE:=xrc-test/ejabberd:23.01}"
 : "${XRC_PROSODY_IMAGE:=xrc-test/prosody:0.12}"
 : "${XRC_COMPONENT_IMAGE:=xmpp-rabbit-component:local}"
+: "${XRC_PROMETHEUS_IMAGE:=xrc-test/prometheus:2.42}"
 
 xrc_log() { printf '%s\n' "$*" >&2; }
 xrc_die() { printf 'ERROR: %s\n' "$*" >&2; exit 1; }
