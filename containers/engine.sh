@@ -66,12 +66,16 @@ do_stop() {
     rm -f "$PIDFILE"
     # What dockerd leaves on the host.
     ip link delete docker0 2>/dev/null || true
-    if command -v nft >/dev/null 2>&1; then
-        local t
-        for t in nat filter; do
+    # The ip nat / ip filter tables dockerd made (through iptables-nft), only when they hold its chains.
+    local t
+    for t in nat filter; do
+        if command -v nft >/dev/null 2>&1; then
             if nft list table ip "$t" 2>/dev/null | grep -q DOCKER; then nft delete table ip "$t" 2>/dev/null || true; fi
-        done
-    fi
+        elif command -v iptables >/dev/null 2>&1 && iptables -t "$t" -S 2>/dev/null | grep -q DOCKER; then
+            iptables -t "$t" -F 2>/dev/null || true
+            iptables -t "$t" -X 2>/dev/null || true
+        fi
+    done
     if mountpoint -q /run/docker/netns/default 2>/dev/null; then umount /run/docker/netns/default 2>/dev/null || true; fi
     if [ "$purge" = --purge ]; then
         rm -rf /var/lib/docker
