@@ -134,7 +134,7 @@ public sealed class ContainerServers : ITestServerBackend
         try
         {
             var endpoint = TestcontainersSettings.OS.DockerEndpointAuthConfig;
-            if (endpoint is null) return "no Docker engine found (DOCKER_HOST unset and no /var/run/docker.sock answering)";
+            if (endpoint is null) return "no Docker engine found (neither DOCKER_HOST nor /var/run/docker.sock answers)";
             using var client = endpoint.GetDockerClientBuilder(Guid.NewGuid()).Build();
             using var cts = new CancellationTokenSource(EngineTimeout);
             await client.System.PingAsync(cts.Token);
