@@ -3,7 +3,7 @@
 #
 #   containers/build-images.sh [servers|component|all]      (default: all)
 #
-#   servers:   xrc-test/rabbitmq:3.10, xrc-test/ejabberd:23.01 (the test servers, from Debian's packages,
+#   servers:   xrc-test/rabbitmq:3.10, xrc-test/ejabberd:23.01, xrc-test/prosody:0.12 (the test servers, from Debian's packages,
 #              with the configuration the tests use)
 #   all also:  xrc-test/prometheus:2.42 (Debian's package, for the optional Prometheus of the compose file)
 #   component: xmpp-rabbit-component:local (containers/component/Dockerfile)
@@ -100,6 +100,7 @@ build() { # build IMAGE DOCKERFILE [ARGS...]
 if [ "$what" != component ]; then
     build "$XRC_RABBITMQ_IMAGE" rabbitmq/Dockerfile --build-arg "BASE_IMAGE=$BASE"
     build "$XRC_EJABBERD_IMAGE" ejabberd/Dockerfile --build-arg "BASE_IMAGE=$BASE"
+    build "$XRC_PROSODY_IMAGE" prosody/Dockerfile --build-arg "BASE_IMAGE=$BASE"
 fi
 
 if [ "$what" = all ]; then

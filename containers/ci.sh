@@ -35,8 +35,7 @@ stage() { # stage NAME COMMAND...
 
 integration() {
     mkdir -p "$RESULTS/containers"
-    # ejabberd only: Prosody has no container image yet (the process run covers it).
-    XRC_TEST_SERVERS=containers XRC_XMPP_SERVERS=ejabberd timeout --kill-after=60s 30m \
+    XRC_TEST_SERVERS=containers timeout --kill-after=60s 30m \
         dotnet test "$XRC_ROOT/XmppRabbitComponent.sln" -c Release --filter "TestCategory=Integration" \
         --logger "trx;LogFileName=containers.trx" --results-directory "$RESULTS/containers" "$@"
     local rc=$?

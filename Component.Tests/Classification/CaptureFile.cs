@@ -12,7 +12,7 @@ public sealed record CaptureStanza(XElement Element, TimeSpan Offset);
 public sealed record CaptureAction(string Id, string Title, IReadOnlyList<CaptureStanza> Stanzas);
 
 /// <summary>
-/// Reads a capture from TestData/captures: strips the stream headers and closing tags, wraps the rest in a
+/// Reads a capture from TestData/captures (a name such as <c>main-session.xml</c> or <c>prosody-0.12/main-session.xml</c>): strips the stream headers and closing tags, wraps the rest in a
 /// synthetic root declaring the stream's namespaces, and splits it into actions at the
 /// <c>&lt;!-- ===== Xnn … ===== --&gt;</c> comments. Stanzas before the first action (the privilege
 /// advertisement) form an action with id <c>prelude</c>; <c>&lt;handshake/&gt;</c> is skipped.
@@ -27,10 +27,11 @@ public static partial class CaptureFile
     [GeneratedRegex(@"<\?xml[^>]*\?>|<stream:stream\b[^>]*>|</stream:stream>")]
     private static partial Regex StreamFraming();
 
-    [GeneratedRegex(@"^\s*=====\s+(?<id>[A-Z][0-9]{2}|END)\s+(?<title>.*?)\s*=====\s*$")]
+    [GeneratedRegex(@"^\s*=====\s+(?<id>[A-Z][0-9]{2}[a-z]?|END)\s+(?<title>.*?)\s*=====\s*$")]
     private static partial Regex ActionMarker();
 
-    [GeneratedRegex(@"^\s*#\d+\s+\+(?<s>-?[0-9]+(\.[0-9]+)?)s\s*$")]
+    // "#12 +3.147s", optionally followed by a label: "#12 +3.147s [SENT copy of presence]".
+    [GeneratedRegex(@"^\s*#\d+\s+\+(?<s>-?[0-9]+(\.[0-9]+)?)s(\s+\[[^\]]*\])?\s*$")]
     private static partial Regex StanzaMarker();
 
     public static string PathOf(string name) => Path.Combine(TestContext.CurrentContext.TestDirectory, "TestData", "captures", name);

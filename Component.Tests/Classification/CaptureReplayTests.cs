@@ -1,5 +1,4 @@
-using System.Collections.Concurrent;
-using XmppRabbitComponent.Classification;
+using static XmppRabbitComponent.Tests.Classification.ExpectedEvent;
 
 namespace XmppRabbitComponent.Tests.Classification;
 
@@ -10,36 +9,9 @@ namespace XmppRabbitComponent.Tests.Classification;
 /// </summary>
 public class CaptureReplayTests
 {
-    private sealed record ActionOutcome(List<ExpectedEvent> Events, List<string> Skips, bool PermissionNotice);
-
-    private static readonly ConcurrentDictionary<string, IReadOnlyDictionary<string, ActionOutcome>> Replays = new();
-
-    private static IReadOnlyDictionary<string, ActionOutcome> Replay(string capture) => Replays.GetOrAdd(capture, name =>
-    {
-        var classifier = new EventClassifier(new ClassifierSettings("events.localhost", ["localhost"], TimeSpan.FromSeconds(30), 1_000_000));
-        var outcomes = new Dictionary<string, ActionOutcome>();
-        foreach (var action in CaptureFile.Read(name))
-        {
-            var outcome = new ActionOutcome([], [], false);
-            foreach (var stanza in action.Stanzas)
-            {
-                var result = classifier.Classify(stanza.Element, CaptureFile.Epoch + stanza.Offset);
-                outcome.Events.AddRange(result.Events.Select(ExpectedEvent.Of));
-                outcome.Skips.AddRange(result.Skips.Select(s => s.Label()));
-                if (result.PresencePermissionMissing) outcome = outcome with { PermissionNotice = true };
-            }
-            outcomes.Add(action.Id, outcome);
-        }
-        return outcomes;
-    });
+    private static IReadOnlyDictionary<string, ActionOutcome> Replay(string capture) => CaptureReplay.Run(capture);
 
     // ---- expected events, written out -------------------------------------------------------------
-
-    private static ExpectedEvent Presence(string user, string bare, bool present) =>
-        new("presence", bare, $$"""{"user_id":"{{user}}","present":{{(present ? "true" : "false")}}}""");
-
-    private static ExpectedEvent Msg(string kind, string key, string to, string body, string from) =>
-        new(kind, key, $$"""{"to_user_id":"{{to}}","message":"{{body}}","from_user_id":"{{from}}"}""");
 
     private static readonly Dictionary<string, ExpectedEvent[]> MainSession = new()
     {

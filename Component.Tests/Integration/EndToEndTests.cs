@@ -8,58 +8,13 @@ namespace XmppRabbitComponent.Tests.Integration;
 /// </summary>
 [TestFixtureSource(typeof(TestServers), nameof(TestServers.XmppKinds))]
 [Category("Integration"), NonParallelizable]
-public sealed class EndToEndTests(XmppServerKind kind)
+public sealed class EndToEndTests(XmppServerKind kind) : XmppServerFixture(kind)
 {
-    private static readonly TimeSpan EventTimeout = TimeSpan.FromSeconds(10);
-    private static readonly TimeSpan Quiet = TimeSpan.FromSeconds(1.5);
-    private readonly XmppTestServers _servers = TestServers.Xmpp(kind).Facts; // built after TestRunSetup picked the back end
-    private readonly List<IAsyncDisposable> _cleanup = [];
-
-    [SetUp]
-    public Task RequireServers() => _servers.RequireAsync();
-
-    [TearDown]
-    public async Task CleanUp()
-    {
-        for (var i = _cleanup.Count - 1; i >= 0; i--)
-        {
-            try
-            {
-                if (_cleanup[i] is TestXmppClient c) await c.LogoutAsync();
-                else await _cleanup[i].DisposeAsync();
-            }
-            catch (Exception e) { TestContext.Out.WriteLine($"cleanup: {e.Message}"); }
-        }
-        _cleanup.Clear();
-    }
-
-    private T Track<T>(T item) where T : IAsyncDisposable { _cleanup.Add(item); return item; }
-
-    private async Task<TestXmppClient> OnlineAsync(string user, string resource) =>
-        await OnlineAsync(user, resource, presence: true);
-
-    private async Task<TestXmppClient> OnlineAsync(string user, string resource, bool presence)
-    {
-        var c = Track(await TestXmppClient.ConnectAsync(_servers, user, resource));
-        if (presence) await c.SendPresenceAsync();
-        return c;
-    }
-
-    private static string Presence(string full, bool present) => $"{{\"user_id\":\"{full}\",\"present\":{(present ? "true" : "false")}}}";
-    private static string Msg(string to, string body, string from) => $"{{\"to_user_id\":\"{to}\",\"message\":\"{body}\",\"from_user_id\":\"{from}\"}}";
-
-    private static void AssertEvents(IEnumerable<ReceivedEvent> actual, params (string Exchange, string Key, string Json)[] expected)
-    {
-        var got = actual.Select(e => (e.Exchange, e.RoutingKey, e.Body)).OrderBy(x => x.ToString()).ToList();
-        var want = expected.Select(e => (e.Exchange, e.Key, e.Json)).OrderBy(x => x.ToString()).ToList();
-        Assert.That(got, Is.EqualTo(want), "events (exchange, routing key, JSON)");
-    }
-
     [Test]
     public async Task Login_show_change_and_logout_publish_present_true_then_nothing_then_present_false()
     {
-        await using var component = Track(await ComponentUnderTest.StartAsync(_servers));
-        var consumer = Track(await TestEventConsumer.StartDefaultAsync(_servers));
+        await using var component = Track(await ComponentUnderTest.StartAsync(Facts));
+        var consumer = Track(await TestEventConsumer.StartDefaultAsync(Facts));
 
         var alice = await OnlineAsync("alice", "pres1");
         AssertEvents(await consumer.TakeAsync(1, EventTimeout), ("presence", "alice@localhost", Presence("alice@localhost/pres1", true)));
@@ -77,8 +32,8 @@ public sealed class EndToEndTests(XmppServerKind kind)
     [Test]
     public async Task Published_messages_carry_content_type_json()
     {
-        await using var component = Track(await ComponentUnderTest.StartAsync(_servers));
-        var consumer = Track(await TestEventConsumer.StartDefaultAsync(_servers));
+        await using var component = Track(await ComponentUnderTest.StartAsync(Facts));
+        var consumer = Track(await TestEventConsumer.StartDefaultAsync(Facts));
         await OnlineAsync("alice", "props");
         var e = (await consumer.TakeAsync(1, EventTimeout)).Single();
         Assert.That(e.Properties.ContentType, Is.EqualTo("application/json"));
@@ -87,8 +42,8 @@ public sealed class EndToEndTests(XmppServerKind kind)
     [Test]
     public async Task Chat_to_a_bare_and_to_a_full_JID_publishes_one_sent_and_one_received_each()
     {
-        await using var component = Track(await ComponentUnderTest.StartAsync(_servers));
-        var consumer = Track(await TestEventConsumer.StartDefaultAsync(_servers));
+        await using var component = Track(await ComponentUnderTest.StartAsync(Facts));
+        var consumer = Track(await TestEventConsumer.StartDefaultAsync(Facts));
         var alice = await OnlineAsync("alice", "chat1");
         var bob = await OnlineAsync("bob", "chat1");
         await consumer.TakeAsync(2, EventTimeout); // the two logins
@@ -111,8 +66,8 @@ public sealed class EndToEndTests(XmppServerKind kind)
     [Test]
     public async Task Chat_without_body_headline_and_normal_messages_publish_nothing()
     {
-        await using var component = Track(await ComponentUnderTest.StartAsync(_servers));
-        var consumer = Track(await TestEventConsumer.StartDefaultAsync(_servers));
+        await using var component = Track(await ComponentUnderTest.StartAsync(Facts));
+        var consumer = Track(await TestEventConsumer.StartDefaultAsync(Facts));
         var alice = await OnlineAsync("alice", "skip1");
         var bob = await OnlineAsync("bob", "skip1");
         await consumer.TakeAsync(2, EventTimeout);
@@ -134,11 +89,11 @@ public sealed class EndToEndTests(XmppServerKind kind)
     [Test]
     public async Task Groupchat_publishes_one_sent_and_one_received_per_occupant_and_markers_publish_nothing()
     {
-        await using var component = Track(await ComponentUnderTest.StartAsync(_servers));
-        var consumer = Track(await TestEventConsumer.StartDefaultAsync(_servers));
+        await using var component = Track(await ComponentUnderTest.StartAsync(Facts));
+        var consumer = Track(await TestEventConsumer.StartDefaultAsync(Facts));
         var alice = await OnlineAsync("alice", "muc1");
         var bob = await OnlineAsync("bob", "muc1");
-        var room = $"e2e-{Guid.NewGuid():N}@{_servers.MucDomain}";
+        var room = $"e2e-{Guid.NewGuid():N}@{Facts.MucDomain}";
         await alice.JoinRoomAsync(room, "alice");
         await bob.JoinRoomAsync(room, "bob");
         await consumer.TakeAsync(2, EventTimeout); // logins; joining a room is not going online
@@ -170,12 +125,12 @@ public sealed class EndToEndTests(XmppServerKind kind)
             ["EventPusher:Rabbit:ChatMsgExchange:RecvTopic"] = "in",
             ["EventPusher:Rabbit:GroupchatMsgExchange:Name"] = $"custom_group_{suffix}",
         };
-        await using var component = Track(await ComponentUnderTest.StartAsync(_servers, overrides));
-        Assert.That(await TestEventConsumer.ExchangeExistsAsync(_servers, $"custom_group_{suffix}"), Is.True, "enabled exchanges are declared at start");
-        Assert.That(await TestEventConsumer.ExchangeExistsAsync(_servers, $"custom_presence_{suffix}"), Is.False, "a disabled exchange is not declared");
-        var consumer = Track(await TestEventConsumer.StartAsync(_servers, ("presence", "topic", false)));
+        await using var component = Track(await ComponentUnderTest.StartAsync(Facts, overrides));
+        Assert.That(await TestEventConsumer.ExchangeExistsAsync(Facts, $"custom_group_{suffix}"), Is.True, "enabled exchanges are declared at start");
+        Assert.That(await TestEventConsumer.ExchangeExistsAsync(Facts, $"custom_presence_{suffix}"), Is.False, "a disabled exchange is not declared");
+        var consumer = Track(await TestEventConsumer.StartAsync(Facts, ("presence", "topic", false)));
         // a direct exchange needs exact bindings
-        var direct = Track(await TestEventConsumer.StartDirectAsync(_servers, $"custom_chat_{suffix}", "alice@localhost.out", "bob@localhost.in"));
+        var direct = Track(await TestEventConsumer.StartDirectAsync(Facts, $"custom_chat_{suffix}", "alice@localhost.out", "bob@localhost.in"));
 
         var alice = await OnlineAsync("alice", "cust1");
         var bob = await OnlineAsync("bob", "cust1");
@@ -195,8 +150,8 @@ public sealed class EndToEndTests(XmppServerKind kind)
     [Test]
     public async Task Stopping_closes_the_stream_cleanly_and_publishes_everything_the_server_had_sent()
     {
-        var component = await ComponentUnderTest.StartAsync(_servers);
-        var consumer = Track(await TestEventConsumer.StartDefaultAsync(_servers));
+        var component = await ComponentUnderTest.StartAsync(Facts);
+        var consumer = Track(await TestEventConsumer.StartDefaultAsync(Facts));
         var alice = await OnlineAsync("alice", "stop1");
         var bob = await OnlineAsync("bob", "stop1");
         const int n = 30;

@@ -139,22 +139,24 @@ public sealed class ObservabilityTests
         Assert.That(live, Is.EqualTo(200), "the process is serving");
     }
 
-    [Test]
-    public async Task Readiness_follows_the_XMPP_stream_when_ejabberd_stops_and_starts()
+    [TestCaseSource(typeof(TestServers), nameof(TestServers.XmppKinds))]
+    public async Task Readiness_follows_the_XMPP_stream_when_the_server_stops_and_starts(XmppServerKind kind)
     {
-        await using var component = await ComponentUnderTest.StartAsync(_servers);
+        var server = TestServers.Xmpp(kind);
+        await server.Facts.RequireAsync();
+        await using var component = await ComponentUnderTest.StartAsync(server.Facts);
         Assert.That((await component.GetAsync("/health/ready")).Status, Is.EqualTo(200), "ready with both connections up");
         try
         {
-            await ServerControl.EjabberdAsync("stop");
-            await EventuallyAsync(async () => (await component.GetAsync("/health/ready")).Status == 503, "not ready once ejabberd is gone");
+            await server.StopAsync();
+            await EventuallyAsync(async () => (await component.GetAsync("/health/ready")).Status == 503, $"not ready once {server.Name} is gone");
             Assert.That((await component.GetAsync("/health/live")).Status, Is.EqualTo(200));
         }
         finally
         {
-            await ServerControl.EjabberdAsync("start");
+            await server.StartAsync();
         }
-        await EventuallyAsync(async () => (await component.GetAsync("/health/ready")).Status == 200, "ready again after ejabberd is back", TimeSpan.FromSeconds(30));
+        await EventuallyAsync(async () => (await component.GetAsync("/health/ready")).Status == 200, $"ready again after {server.Name} is back", TimeSpan.FromSeconds(30));
     }
 
     private static async Task EventuallyAsync(Func<Task<bool>> condition, string what, TimeSpan? timeout = null)

@@ -18,7 +18,7 @@ public enum XmppServerKind
 /// Connection facts of the real servers of the integration tests: one XMPP server (<see cref="Kind"/>) and the
 /// RabbitMQ broker. The defaults come from the environment variables written by <c>ejabberd-test/servers.sh start</c>
 /// (<c>.run/servers.env</c>), falling back to the same values: <c>XRC_C2S_PORT</c>/<c>XRC_COMPONENT_PORT</c> for ejabberd,
-/// <c>XRC_PROSODY_C2S_PORT</c>/<c>XRC_PROSODY_COMPONENT_PORT</c> for Prosody. A back end that runs the servers
+/// <c>XRC_PROSODY_C2S_PORT</c>/<c>XRC_PROSODY_COMPONENT_PORT</c> for Prosody (default 5332/5385 plus <c>XRC_PORT_OFFSET</c>). A back end that runs the servers
 /// elsewhere (containers) makes its own instance with <c>with</c>/<c>init</c>.
 /// When a server does not answer, <c>RequireAsync</c> (tests) fails the test with what is missing and how
 /// to start it: an integration test never skips. Shared with the demo program (no NUnit here).
@@ -49,14 +49,17 @@ public sealed record XmppTestServers
         XmppServerKind.Prosody => Current with
         {
             Kind = kind,
-            C2sPort = int.Parse(Env("XRC_PROSODY_C2S_PORT", "5332")),
-            ComponentPort = int.Parse(Env("XRC_PROSODY_COMPONENT_PORT", "5385")),
+            C2sPort = int.Parse(Env("XRC_PROSODY_C2S_PORT", (5332 + PortOffset).ToString())),
+            ComponentPort = int.Parse(Env("XRC_PROSODY_COMPONENT_PORT", (5385 + PortOffset).ToString())),
         },
         _ => throw new ArgumentOutOfRangeException(nameof(kind), kind, null),
     };
 
     /// <summary>The server's name for messages: <c>ejabberd</c>, <c>Prosody</c>.</summary>
     public string XmppServerName => Kind == XmppServerKind.Ejabberd ? "ejabberd" : "Prosody";
+
+    // prosody-test/prosody.sh moves its default ports by XRC_PORT_OFFSET (the variables above win).
+    private static int PortOffset => int.Parse(Env("XRC_PORT_OFFSET", "0"));
 
     private static string Env(string name, string fallback) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : fallback;
 

@@ -12,7 +12,8 @@ namespace XmppRabbitComponent.Tests.Support;
 /// <summary>
 /// The container back end: the run's servers are containers started with Testcontainers from the images that
 /// <c>containers/build-images.sh servers</c> builds from Debian's packages (<c>xrc-test/rabbitmq:3.10</c> twice, as
-/// <c>main</c> with its amqps listener and as <c>second</c> for the crash tests, and <c>xrc-test/ejabberd:23.01</c>);
+/// <c>main</c> with its amqps listener and as <c>second</c> for the crash tests, <c>xrc-test/ejabberd:23.01</c> and
+/// <c>xrc-test/prosody:0.12</c>, the XMPP servers only as far as <c>XRC_XMPP_SERVERS</c> lists them);
 /// missing images are built by that script first. Each published port is a free host port chosen when the back end is
 /// made, fixed for the whole run (a restarted container gets the same one), and exported to this process as the
 /// <c>XRC_*</c> variables every test reads, so tests do not know which back end they got. The containers start on the
@@ -30,7 +31,7 @@ public sealed class ContainerServers : ITestServerBackend
     private readonly string _runId = $"{Environment.ProcessId}-{Guid.NewGuid().ToString("N")[..6]}";
     private readonly string _tlsDir = Directory.CreateTempSubdirectory("xrc-test-tls-").FullName;
     private readonly ServerContainer _rabbitMain, _rabbitSecond;
-    private readonly XmppContainer _ejabberd;
+    private readonly XmppContainer _ejabberd, _prosody;
     private readonly SemaphoreSlim _startLock = new(1, 1);
     private Task? _started;
 
@@ -43,13 +44,14 @@ public sealed class ContainerServers : ITestServerBackend
         SetDefault("DOCKER_API_VERSION", "1.41");
         SetDefault("TESTCONTAINERS_RYUK_DISABLED", "true");
 
-        var ports = FreePorts(5);
-        int amqp = ports[0], amqps = ports[1], amqp2 = ports[2], c2s = ports[3], component = ports[4];
+        var ports = FreePorts(7);
+        int amqp = ports[0], amqps = ports[1], amqp2 = ports[2], c2s = ports[3], component = ports[4], pc2s = ports[5], pcomponent = ports[6];
         var env = new Dictionary<string, string>
         {
             ["XRC_RABBIT_HOST"] = "127.0.0.1", ["XRC_RABBIT_PORT"] = $"{amqp}", ["XRC_RABBIT2_PORT"] = $"{amqp2}",
             ["XRC_RABBIT_TLS_PORT"] = $"{amqps}", ["XRC_RABBIT_TLS_DIR"] = _tlsDir,
             ["XRC_XMPP_HOST"] = "127.0.0.1", ["XRC_C2S_PORT"] = $"{c2s}", ["XRC_COMPONENT_PORT"] = $"{component}",
+            ["XRC_PROSODY_C2S_PORT"] = $"{pc2s}", ["XRC_PROSODY_COMPONENT_PORT"] = $"{pcomponent}",
         };
         foreach (var (k, v) in env) Environment.SetEnvironmentVariable(k, v);
 
@@ -61,6 +63,11 @@ public sealed class ContainerServers : ITestServerBackend
                 .WithEnvironment("COMPONENT_DOMAIN", facts.ComponentDomain)
                 .WithEnvironment("COMPONENT_SECRET", facts.ComponentSecret)
                 .WithPortBinding(c2s, 5222).WithPortBinding(component, 5275), 5222, 5275);
+        _prosody = new XmppContainer(this, XmppServerKind.Prosody, "Prosody", facts with { C2sPort = pc2s, ComponentPort = pcomponent },
+            Base("prosody", ProsodyImage)
+                .WithEnvironment("XRC_COMPONENT_DOMAIN", facts.ComponentDomain)
+                .WithEnvironment("XRC_COMPONENT_SECRET", facts.ComponentSecret)
+                .WithPortBinding(pc2s, 5222).WithPortBinding(pcomponent, 5275), 5222, 5275);
     }
 
     /// <summary>The RabbitMQ image (<c>XRC_RABBITMQ_IMAGE</c>, default <c>xrc-test/rabbitmq:3.10</c>).</summary>
@@ -69,13 +76,22 @@ public sealed class ContainerServers : ITestServerBackend
     /// <summary>The ejabberd image (<c>XRC_EJABBERD_IMAGE</c>, default <c>xrc-test/ejabberd:23.01</c>).</summary>
     public static string EjabberdImage => Env("XRC_EJABBERD_IMAGE", "xrc-test/ejabberd:23.01");
 
+    /// <summary>The Prosody image (<c>XRC_PROSODY_IMAGE</c>, default <c>xrc-test/prosody:0.12</c>).</summary>
+    public static string ProsodyImage => Env("XRC_PROSODY_IMAGE", "xrc-test/prosody:0.12");
+
     /// <inheritdoc />
     public string Name => "containers";
 
     /// <inheritdoc />
-    public IXmppServerControl Xmpp(XmppServerKind kind) => kind == XmppServerKind.Ejabberd
-        ? _ejabberd
-        : throw new NotSupportedException($"{kind} has no container image yet; run it with XRC_TEST_SERVERS=processes (ejabberd-test/servers.sh start)");
+    public IXmppServerControl Xmpp(XmppServerKind kind) => kind switch
+    {
+        XmppServerKind.Ejabberd => _ejabberd,
+        XmppServerKind.Prosody => _prosody,
+        _ => throw new NotSupportedException($"{kind} has no container image"),
+    };
+
+    // The XMPP servers of this run (XRC_XMPP_SERVERS): only those are started.
+    private IEnumerable<XmppContainer> RunXmpp => TestServers.XmppKinds.Select(k => (XmppContainer)Xmpp(k));
 
     /// <inheritdoc />
     public IServerControl Rabbit(string instance) => instance switch
@@ -96,24 +112,25 @@ public sealed class ContainerServers : ITestServerBackend
         finally { _startLock.Release(); }
         await _started;
         return $"servers: containers started: RabbitMQ main 127.0.0.1:{Port("XRC_RABBIT_PORT")} (amqps {Port("XRC_RABBIT_TLS_PORT")}), " +
-               $"RabbitMQ second 127.0.0.1:{Port("XRC_RABBIT2_PORT")}, ejabberd c2s 127.0.0.1:{_ejabberd.Facts.C2sPort}, component {_ejabberd.Facts.ComponentPort}";
+               $"RabbitMQ second 127.0.0.1:{Port("XRC_RABBIT2_PORT")}" +
+               string.Concat(RunXmpp.Select(x => $", {x.Name} c2s 127.0.0.1:{x.Facts.C2sPort}, component {x.Facts.ComponentPort}"));
     }
 
     private async Task StartAllAsync()
     {
         var sw = Stopwatch.StartNew();
         await EnsureImagesAsync();
-        await Task.WhenAll(_rabbitMain.StartContainerAsync(), _rabbitSecond.StartContainerAsync(), _ejabberd.StartContainerAsync());
+        await Task.WhenAll(new[] { _rabbitMain.StartContainerAsync(), _rabbitSecond.StartContainerAsync() }.Concat(RunXmpp.Select(x => x.StartContainerAsync())));
         foreach (var file in new[] { "ca.pem", "client.pem" })
             await File.WriteAllBytesAsync(Path.Combine(_tlsDir, file), await _rabbitMain.Container.ReadFileAsync($"/etc/rabbitmq/tls/{file}"));
-        TestContext.Progress.WriteLine($"servers: containers up in {sw.Elapsed.TotalSeconds:F1} s ({RabbitImage}, {EjabberdImage})");
+        TestContext.Progress.WriteLine($"servers: containers up in {sw.Elapsed.TotalSeconds:F1} s ({RabbitImage}, {string.Join(", ", RunXmpp.Select(x => x.Image))})");
     }
 
     /// <summary>Removes every container of the run (also after a failed start) and the copied certificates.</summary>
     public async Task StopAsync()
     {
         var errors = new List<string>();
-        foreach (var s in new ServerContainer[] { _ejabberd, _rabbitSecond, _rabbitMain })
+        foreach (var s in new ServerContainer[] { _prosody, _ejabberd, _rabbitSecond, _rabbitMain })
         {
             try { await s.Container.DisposeAsync(); }
             catch (Exception e) { errors.Add($"{s.Name}: {e.Message}"); }
@@ -159,7 +176,7 @@ public sealed class ContainerServers : ITestServerBackend
                        ?? throw new InvalidOperationException("no Docker engine found");
         using var client = endpoint.GetDockerClientBuilder(Guid.NewGuid()).Build();
         var missing = new List<string>();
-        foreach (var image in new[] { RabbitImage, EjabberdImage })
+        foreach (var image in new[] { RabbitImage }.Concat(RunXmpp.Select(x => x.Image)))
         {
             try { await client.Images.InspectImageAsync(image); }
             catch (Docker.DotNet.DockerImageNotFoundException) { missing.Add(image); }
@@ -253,6 +270,7 @@ public sealed class ContainerServers : ITestServerBackend
         : ServerContainer(owner, name, builder, readyPorts), IXmppServerControl
     {
         public XmppServerKind Kind => kind;
+        public string Image => kind == XmppServerKind.Ejabberd ? EjabberdImage : ProsodyImage;
         public XmppTestServers Facts { get; } = facts with { Kind = kind };
     }
 }

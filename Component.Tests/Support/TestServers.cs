@@ -64,12 +64,16 @@ public interface ITestServerBackend
 /// (<see cref="XmppKinds"/>, used as a <c>TestFixtureSource</c>) and the back end that runs them.
 /// <list type="bullet">
 /// <item><c>XRC_XMPP_SERVERS</c>: the XMPP servers to run on, comma- or space-separated (<c>ejabberd,prosody</c>, the default);
-/// the same variable tells <c>ejabberd-test/servers.sh</c> which ones to start.</item>
+/// <c>ejabberd-test/servers.sh</c> starts Prosody only when it is listed and writes the list into <c>servers.env</c>.</item>
 /// <item><c>XRC_TEST_SERVERS</c>: <c>processes</c> (local processes started by <c>ejabberd-test/servers.sh</c>,
 /// <see cref="ScriptServers"/>), <c>containers</c> (Testcontainers, <see cref="ContainerServers"/>), or <c>auto</c> (the
 /// default: containers when a Docker engine answers, else processes). <c>XRC_SERVERS</c> is read when it is unset, and
 /// <c>scripts</c> means <c>processes</c>. Containers asked for without an engine fail the whole run with the reason.</item>
 /// </list>
+/// A back end implements <see cref="ITestServerBackend"/>: <see cref="ITestServerBackend.StartAsync"/>
+/// brings up RabbitMQ <c>main</c> and <c>second</c> and the XMPP servers it can run (with the users and rosters of
+/// <c>ejabberd-test/README.md</c>), <see cref="ITestServerBackend.Xmpp"/> returns a control whose <see cref="IXmppServerControl.Facts"/>
+/// name the ports it mapped, and <see cref="SelectAsync"/> selects it for its <c>XRC_TEST_SERVERS</c> value. Tests do not change.
 /// </summary>
 public static class TestServers
 {
@@ -139,13 +143,13 @@ public static class TestServers
 
     internal static IReadOnlyList<XmppServerKind> ParseKinds(string? value)
     {
-        // Prosody joins the default once prosody-test/ exists.
-        if (string.IsNullOrWhiteSpace(value)) return [XmppServerKind.Ejabberd];
+        if (string.IsNullOrWhiteSpace(value)) return AllKinds;
         var kinds = new List<XmppServerKind>();
         foreach (var word in value.Split([',', ' '], StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (!Enum.TryParse<XmppServerKind>(word, ignoreCase: true, out var kind) || !Enum.IsDefined(kind))
-                throw new ArgumentException($"XRC_XMPP_SERVERS: unknown XMPP server '{word}'; known: {string.Join(", ", AllKinds.Select(k => k.ToString().ToLowerInvariant()))}");
+            // By name only (Enum.TryParse would also take "1").
+            var kind = AllKinds.Cast<XmppServerKind?>().FirstOrDefault(k => string.Equals(k.ToString(), word, StringComparison.OrdinalIgnoreCase))
+                ?? throw new ArgumentException($"XRC_XMPP_SERVERS: unknown XMPP server '{word}'; known: {string.Join(", ", AllKinds.Select(k => k.ToString().ToLowerInvariant()))}");
             if (!kinds.Contains(kind)) kinds.Add(kind);
         }
         return kinds;

@@ -1,9 +1,12 @@
-// The demo's scripted conversation: real users on the private ejabberd, and a RabbitMQ consumer bound
-// to the three exchanges printing every event as it arrives. Run through ejabberd-test/demo.sh, which
-// starts the servers and the component first.
+// The demo's scripted conversation: real users on the private ejabberd or Prosody (first argument:
+// `ejabberd`, the default, or `prosody`), and a RabbitMQ consumer bound to the three exchanges printing
+// every event as it arrives. Run through ejabberd-test/demo.sh, which starts the servers and the
+// component first.
 using XmppRabbitComponent.Tests.Integration;
 
-var servers = XmppTestServers.Current;
+var kind = args.Length > 0 && args[0].Equals("prosody", StringComparison.OrdinalIgnoreCase) ? XmppServerKind.Prosody : XmppServerKind.Ejabberd;
+var servers = XmppTestServers.For(kind);
+Console.WriteLine($"users on {servers.XmppServerName} (c2s {servers.XmppHost}:{servers.C2sPort})");
 var missing = await servers.MissingAsync();
 if (missing.Count > 0)
 {
