@@ -20,10 +20,15 @@ public sealed class FakeXmppServer : IAsyncDisposable
     private readonly TaskCompletionSource _go = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<long> _firstByte = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<long> _endReply = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<NetworkStream> _stream = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _serve;
 
-    public FakeXmppServer(byte[] stanzas, string secret)
+    /// <summary>A server that writes nothing after the handshake until told to (<see cref="WriteAsync"/>, <see cref="WritePaced"/>).</summary>
+    public FakeXmppServer(string secret) : this(null, secret) { }
+
+    /// <summary>A server that writes <paramref name="stanzas"/> and a ping on <see cref="Go"/> (null: nothing).</summary>
+    public FakeXmppServer(byte[]? stanzas, string secret)
     {
         _listener.Start();
         Port = ((IPEndPoint)_listener.LocalEndpoint).Port;
@@ -51,7 +56,51 @@ public sealed class FakeXmppServer : IAsyncDisposable
     /// <summary>Lets the server write the stanzas.</summary>
     public void Go() => _go.TrySetResult();
 
-    private async Task ServeAsync(byte[] stanzas, string secret, CancellationToken ct)
+    /// <summary>
+    /// Writes <paramref name="bytes"/> in 64 KiB writes as fast as the socket takes them, once authenticated;
+    /// returns the Stopwatch timestamp taken just before the first byte.
+    /// </summary>
+    public async Task<long> WriteAsync(ReadOnlyMemory<byte> bytes)
+    {
+        var stream = await _stream.Task.WaitAsync(TimeSpan.FromSeconds(30));
+        var t0 = Stopwatch.GetTimestamp();
+        const int chunk = 64 * 1024;
+        for (var off = 0; off < bytes.Length; off += chunk)
+            await stream.WriteAsync(bytes.Slice(off, Math.Min(chunk, bytes.Length - off)), _stop.Token);
+        return t0;
+    }
+
+    /// <summary>
+    /// Writes the stanzas of <paramref name="w"/> on this thread at <paramref name="eventsPerSecond"/> (each stanza
+    /// when the events before it are due; what is due in one wake-up is written in one write), for at most
+    /// <paramref name="duration"/> or until <paramref name="stop"/>. Fills <paramref name="written"/> (one
+    /// Stopwatch timestamp per stanza index, 0 when not written) and returns how many stanzas were written.
+    /// </summary>
+    public int WritePaced(Workload w, double eventsPerSecond, TimeSpan duration, long[] written, CancellationToken stop)
+    {
+        var stream = _stream.Task.WaitAsync(TimeSpan.FromSeconds(30)).GetAwaiter().GetResult();
+        var start = Stopwatch.GetTimestamp();
+        var end = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+        var next = 0;
+        double eventsSoFar = 0;
+        while (next < w.Index.Count && !stop.IsCancellationRequested)
+        {
+            var now = Stopwatch.GetTimestamp();
+            if (now >= end) break;
+            var dueEvents = (now - start) * eventsPerSecond / Stopwatch.Frequency;
+            var first = next;
+            while (next < w.Index.Count && eventsSoFar <= dueEvents) eventsSoFar += w.Index[next++].Events;
+            if (next == first) { Thread.Sleep(1); continue; }
+            var from = w.Index[first].Offset;
+            var to = w.Index[next - 1].Offset + w.Index[next - 1].Length;
+            var at = Stopwatch.GetTimestamp();
+            stream.Write(w.Stanzas, from, to - from);
+            for (var k = first; k < next; k++) written[k] = at;
+        }
+        return next;
+    }
+
+    private async Task ServeAsync(byte[]? stanzas, string secret, CancellationToken ct)
     {
         try
         {
@@ -109,6 +158,12 @@ public sealed class FakeXmppServer : IAsyncDisposable
                 catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException) { }
             }, CancellationToken.None);
 
+            _stream.TrySetResult(stream);
+            if (stanzas is null)
+            {
+                await drain;
+                return;
+            }
             await _go.Task.WaitAsync(ct);
             _firstByte.TrySetResult(Stopwatch.GetTimestamp());
             const int chunk = 64 * 1024;
@@ -132,6 +187,7 @@ public sealed class FakeXmppServer : IAsyncDisposable
             _authenticated.TrySetException(new IOException("the fake server stopped before the handshake"));
             _firstByte.TrySetException(new IOException("the fake server stopped before writing"));
             _endReply.TrySetException(new IOException("the fake server stopped before the end reply"));
+            _stream.TrySetException(new IOException("the fake server stopped before the handshake"));
         }
     }
 

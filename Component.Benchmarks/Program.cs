@@ -5,10 +5,20 @@
 //             server (XEP-0114 on loopback) writing ejabberd-shaped forwarded copies as fast as the socket takes
 //             them; plus the XMPP side alone in memory (framer + parser + classifier, "parse+classify only").
 //   engine:   the publishing engine (RabbitEventPublisher) alone, fed by EnqueueAsync.
-// Usage: dotnet run -c Release --project Component.Benchmarks -- [--mode pipeline|engine|all] [--port 5673]
-//        [--events 100000] [--reps 3] [--quick] [--confirms on|off|both] [--workers N|both] [--threads]
-// --quick: 10,000 events, 1 repetition (a smoke run). --threads: CPU by thread name after each pipeline run.
-// (ejabberd-test/bench.sh does this and starts the private broker when it is not running.)
+//   e2e:      the issue's end-to-end shape: a fake XEP-0114 server writing into a freshly started, separate
+//             component process (the built Release dll), against the bare client in its best shape (1 channel ×
+//             256 in flight, 8 × 32) in its own fresh process; cold (first batch) and warm; until all events sit in
+//             one durable queue. CPU of the measured process alone; allocation per event of the component.
+//   stages:   the XMPP side in memory, one thread: allocation and thread CPU per event, stage by stage.
+//   latency:  confirms on, paced at 2,000 and 8,000 events/s: server write → consumer read, p50/p99/p99.9/max.
+//   soak:     confirms on, 2,000 events/s for N minutes: resident memory, GC heap and CPU of the component.
+// Usage: dotnet run -c Release --project Component.Benchmarks -- [--mode e2e|stages|latency|soak|all|pipeline|engine]
+//        [--port 5673] [--events N] [--reps N] [--warm-batches 2] [--confirms on|off|both] [--workers N|both]
+//        [--latency-rates 2000,8000] [--latency-seconds 30] [--soak-minutes 10] [--soak-rate 2000] [--soak-sample 30]
+//        [--stage-events 100000] [--component-dll PATH] [--component-env KEY=VALUE]... [--quick] [--threads]
+// --mode all (the default) runs e2e, stages, latency and soak. --quick: a smoke run of everything (small batches,
+// 1 repetition, 5 s latency runs, a 1-minute soak). --threads: CPU by thread name after each in-process pipeline run.
+// (ejabberd-test/bench.sh does this, builds the component, and starts the private broker when it is not running.)
 using System.Diagnostics;
 using Microsoft.Extensions.Logging.Abstractions;
 using XmppRabbitComponent.Benchmarks;
@@ -19,32 +29,154 @@ using XmppRabbitComponent.Publishing;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
+if (args.Contains("--child-bare")) return await EndToEnd.ChildMainAsync(args);
+
 var quick = args.Contains("--quick");
 var threads = args.Contains("--threads");
 var port = Arg("--port", 5673);
-var events = Arg("--events", quick ? 10_000 : 100_000);
-var reps = Arg("--reps", quick ? 1 : 3);
-var mode = ArgS("--mode", "pipeline");
+var mode = ArgS("--mode", "all");
+var inProcess = mode is "pipeline" or "engine";
+var events = Arg("--events", quick ? 10_000 : inProcess ? 100_000 : 60_000);
+var reps = Arg("--reps", quick ? 1 : inProcess ? 3 : 5);
 var confirmsSet = ArgS("--confirms", "both") switch { "on" => new[] { true }, "off" => [false], _ => [false, true] };
 var workersSet = ArgS("--workers", "both") switch { "both" => new[] { 1, 10 }, var n => [int.Parse(n)] };
 var host = Environment.GetEnvironmentVariable("XRC_RABBIT_HOST") ?? "127.0.0.1";
 var rabbit = new Rabbit(host, port);
 Sample.FindBroker(port);
 
+var componentDll = ArgS("--component-dll", Path.GetFullPath(Path.Combine(AppContext.BaseDirectory, "../../../../Component/bin/Release/net10.0/XmppRabbitComponent.dll")));
+var componentEnv = new Dictionary<string, string>();
+for (var i = 0; i + 1 < args.Length; i++)
+    if (args[i] == "--component-env" && args[i + 1].Split('=', 2) is [var key, var value]) componentEnv[key] = value;
+var e2e = new EndToEnd(host, port, componentDll, componentEnv);
+
 // Each family: the mode under test (by confirms and workers), and the messages the bare loop publishes for it.
 var families = new Dictionary<string, Func<Task>>
 {
+    ["e2e"] = EndToEndFamilyAsync,
+    ["stages"] = StagesFamilyAsync,
+    ["latency"] = LatencyFamilyAsync,
+    ["soak"] = SoakFamilyAsync,
     ["pipeline"] = PipelineFamilyAsync,
     ["engine"] = EngineFamilyAsync,
 };
+string[] allModes = ["e2e", "stages", "latency", "soak"];
 if (mode != "all" && !families.ContainsKey(mode)) { Console.Error.WriteLine($"unknown --mode {mode}; one of {string.Join(", ", families.Keys)}, all"); return 2; }
 
 Console.WriteLine($"{DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} cores, load average {File.ReadAllText("/proc/loadavg").Split(' ')[0]}, broker {host}:{port} (pid {Sample.BrokerPid?.ToString() ?? "unknown"}), events={events}, reps={reps} (median; order alternates per repetition)");
 var total = Stopwatch.StartNew();
 foreach (var (name, run) in families)
-    if (mode == "all" || mode == name) await run();
+    if (mode == name || (mode == "all" && allModes.Contains(name))) await run();
 Console.WriteLine($"total {total.Elapsed.TotalSeconds:F0} s");
 return 0;
+
+async Task EndToEndFamilyAsync()
+{
+    if (!File.Exists(componentDll)) throw new FileNotFoundException($"the built component is missing: run dotnet build -c Release Component (or pass --component-dll)", componentDll);
+    var warmBatches = Arg("--warm-batches", quick ? 1 : 2);
+    // Batch k is for users k*1000..k*1000+999: every batch is self-contained and alike; batch 0 is the cold one.
+    var batches = Enumerable.Range(0, 1 + warmBatches).Select(k => Workload.Generate(events, userBase: k * Workload.Users)).ToArray();
+    var w0 = batches[0];
+    Console.WriteLine();
+    Console.WriteLine($"## e2e: separate processes, {w0.StanzaCount} stanzas ({w0.Stanzas.Length / 1024} KiB) → {w0.Events.Count} events per batch; cold = first batch of a fresh process, warm = batch {warmBatches} after it");
+    Console.WriteLine($"component: dotnet {componentDll} (default settings{(componentEnv.Count > 0 ? ", " + string.Join(" ", componentEnv.Select(kv => kv.Key + "=" + kv.Value)) : "")}); bare: RabbitMQ.Client loop in its own process, shapes {string.Join(", ", EndToEnd.BareShapes.Select(s => $"{s.Channels}×{s.InFlight}"))}");
+    Console.WriteLine($"mix: {w0.Mix}");
+    // results[(confirms, who)] = one List<Batch> per repetition; who = "component" or the bare shape.
+    var results = new Dictionary<(bool, string), List<List<Batch>>>();
+    void Add(bool confirms, string who, List<Batch> r)
+    {
+        if (!results.TryGetValue((confirms, who), out var l)) results[(confirms, who)] = l = [];
+        l.Add(r);
+    }
+    for (var rep = 0; rep < reps; rep++)
+    foreach (var confirms in confirmsSet)
+    {
+        var runs = new List<(string Who, Func<Task<List<Batch>>> Run)> { ("component", () => e2e.ComponentAsync(batches, confirms)) };
+        foreach (var (ch, fl) in EndToEnd.BareShapes) runs.Add(($"bare {ch}×{fl}", () => e2e.BareAsync(batches, confirms, ch, fl)));
+        if (rep % 2 == 1) runs.Reverse();
+        foreach (var (who, run) in runs)
+        {
+            var r = await run();
+            Add(confirms, who, r);
+            Console.WriteLine($"  rep {rep + 1} confirms {(confirms ? "on" : "off")} {who}: cold {r[0].Rate:F0} ev/s {r[0].CpuUs:F1} µs/ev, warm {r[^1].Rate:F0} ev/s {r[^1].CpuUs:F1} µs/ev{(double.IsNaN(r[^1].AllocBytes) ? "" : $", {r[0].AllocBytes:F0} / {r[^1].AllocBytes:F0} B/ev allocated cold / warm")}");
+        }
+    }
+    Console.WriteLine();
+    Console.WriteLine("| phase | confirms | component ev/s | best bare ev/s (shape) | component/bare | per-rep ratios | CPU µs/ev component | CPU µs/ev bare | bare 1×256 ev/s | bare 8×32 ev/s | allocated B/ev component |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|---|---|---|");
+    foreach (var (phase, pick) in new (string, Func<List<Batch>, Batch>)[] { ("cold", b => b[0]), ("warm", b => b[^1]) })
+    foreach (var confirms in confirmsSet)
+    {
+        List<Batch> Of(string who) => results[(confirms, who)].Select(pick).ToList();
+        var comp = Of("component");
+        var shapes = EndToEnd.BareShapes.Select(s => (Name: $"{s.Channels}×{s.InFlight}", Runs: Of($"bare {s.Channels}×{s.InFlight}"))).ToList();
+        var best = shapes.MaxBy(s => Median(s.Runs.Select(b => b.Rate).ToList()));
+        double M(List<Batch> xs, Func<Batch, double> f) => Median(xs.Select(f).ToList());
+        var ratios = comp.Zip(best.Runs, (a, b) => (a.Rate / b.Rate).ToString("F2"));
+        Console.WriteLine($"| {phase} | {(confirms ? "on" : "off")} | {M(comp, b => b.Rate):F0} | {M(best.Runs, b => b.Rate):F0} ({best.Name}) | {M(comp, b => b.Rate) / M(best.Runs, b => b.Rate):F2} | {string.Join(" ", ratios)} | {M(comp, b => b.CpuUs):F1} | {M(best.Runs, b => b.CpuUs):F1} | {string.Join(" | ", shapes.Select(s => M(s.Runs, b => b.Rate).ToString("F0")))} | {M(comp, b => b.AllocBytes):F0} |");
+    }
+    Console.WriteLine();
+    foreach (var ((confirms, who), l) in results)
+        Console.WriteLine($"raw confirms {(confirms ? "on" : "off")} {who}: cold [{string.Join(", ", l.Select(b => b[0].Rate.ToString("F0")))}] warm [{string.Join(", ", l.Select(b => b[^1].Rate.ToString("F0")))}]");
+}
+
+async Task StagesFamilyAsync()
+{
+    var w = Workload.Generate(Arg("--stage-events", quick ? 20_000 : 100_000));
+    Console.WriteLine();
+    Console.WriteLine($"## stages: in memory, one thread, {w.StanzaCount} stanzas → {w.Events.Count} events (same mix); median of {Math.Max(3, reps)} after 2 warm-up passes");
+    Console.WriteLine("CPU is this thread's CPU time (CLOCK_THREAD_CPUTIME_ID): it holds on a busy machine; wall-clock ev/s does not.");
+    Console.WriteLine();
+    Console.WriteLine("| up to stage | allocated B/ev (cumulative) | this stage B/ev | CPU µs/ev (cumulative) | ev/s per CPU second | ev/s wall |");
+    Console.WriteLine("|---|---|---|---|---|---|");
+    var before = 0.0;
+    foreach (var r in Stages.Measure(w, Math.Max(3, reps)))
+    {
+        Console.WriteLine($"| {r.Stage} | {r.BytesPerEvent:F0} | {r.BytesPerEvent - before:F0} | {r.CpuUsPerEvent:F2} | {r.EventsPerCpuSecond:F0} | {r.EventsPerWallSecond:F0} |");
+        before = r.BytesPerEvent;
+    }
+    await Task.CompletedTask;
+}
+
+async Task LatencyFamilyAsync()
+{
+    var paced = new Paced(host, port, e2e);
+    var seconds = Arg("--latency-seconds", quick ? 5 : 30);
+    var rates = ArgS("--latency-rates", "2000,8000").Split(',').Select(double.Parse).ToArray();
+    Console.WriteLine();
+    Console.WriteLine($"## latency: confirms on, fresh component process per rate, {seconds} s paced, server write → consumer read (chat events), ms");
+    Console.WriteLine();
+    Console.WriteLine("| events/s | window | events | p50 | p99 | p99.9 | max |");
+    Console.WriteLine("|---|---|---|---|---|---|---|");
+    var k = 0;
+    foreach (var rate in rates)
+    {
+        var (all, afterTen, lost) = await paced.LatencyAsync(rate, seconds, userBase: (k++ + 10) * Workload.Users);
+        Console.WriteLine($"| {rate:F0} | whole run | {all.Count} | {all.P50:F2} | {all.P99:F2} | {all.P999:F2} | {all.Max:F1} |");
+        Console.WriteLine($"| {rate:F0} | after the first 10 s | {afterTen.Count} | {afterTen.P50:F2} | {afterTen.P99:F2} | {afterTen.P999:F2} | {afterTen.Max:F1} |");
+        if (lost > 0) Console.WriteLine($"  {lost} chat events not received within 10 s of the last write");
+    }
+}
+
+async Task SoakFamilyAsync()
+{
+    var paced = new Paced(host, port, e2e);
+    var minutes = double.Parse(ArgS("--soak-minutes", quick ? "1" : "10"), System.Globalization.CultureInfo.InvariantCulture);
+    var rate = Arg("--soak-rate", 2000);
+    var sample = Arg("--soak-sample", quick ? 10 : 30);
+    Console.WriteLine();
+    Console.WriteLine($"## soak: confirms on, {rate} events/s for {minutes} min, fresh component process, a sample every {sample} s");
+    Console.WriteLine();
+    Console.WriteLine("| minute | RSS MB | GC heap MB (last collection) | events consumed | component CPU s |");
+    Console.WriteLine("|---|---|---|---|---|");
+    var points = await paced.SoakAsync(rate, minutes, sample, p => Console.WriteLine($"| {p.Minutes:F1} | {p.RssMb:F1} | {p.HeapMb:F1} | {p.Events} | {p.CpuSeconds:F1} |"));
+    var second = points.Where(p => p.Minutes >= minutes / 2).ToList();
+    if (second.Count >= 2)
+    {
+        var slope = (second[^1].RssMb - second[0].RssMb) / (second[^1].Minutes - second[0].Minutes);
+        Console.WriteLine($"RSS slope over the second half: {slope:+0.00;-0.00} MB/min; consumed {points[^1].Events / (points[^1].Minutes * 60):F0} events/s on average");
+    }
+}
 
 async Task PipelineFamilyAsync()
 {

@@ -80,13 +80,7 @@ public sealed class Rabbit(string host, int port)
             for (var i = w; i < messages.Count; i += workers)
             {
                 var m = messages[i];
-                var now = DateTimeOffset.UtcNow;
-                var props = new BasicProperties
-                {
-                    ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent, MessageId = Guid.CreateVersion7(now).ToString(),
-                    Timestamp = new AmqpTimestamp(now.ToUnixTimeSeconds()), Type = m.Type, AppId = "xmpp-rabbit-component",
-                };
-                var t = ch.BasicPublishAsync(names[m.Exchange], m.RoutingKey, false, props, m.Body);
+                var t = ch.BasicPublishAsync(names[m.Exchange], m.RoutingKey, false, BareLoop.Properties(m), m.Body);
                 if (!confirms) { await t; continue; }
                 inflight.Enqueue(t.AsTask());
                 if (inflight.Count >= 64) await inflight.Dequeue();
@@ -99,4 +93,132 @@ public sealed class Rabbit(string host, int port)
         pubConn.Dispose();
         return run;
     }
+}
+
+/// <summary>
+/// The end of every timed run: one durable queue bound with <c>#</c> to the run's exchanges (declared as the
+/// component declares them). A run ends when the queue holds the expected number of messages
+/// (<see cref="WaitForDepthAsync"/>, a passive declare every 5 ms); <see cref="ConsumeAsync"/> reads them instead
+/// (latency, soak). Deletes the queue and the exchanges when disposed.
+/// </summary>
+public sealed class Sink : IAsyncDisposable
+{
+    private readonly IConnection _connection;
+    private readonly IChannel _channel, _poll;
+    private readonly IReadOnlyCollection<string> _exchanges;
+
+    private Sink(IConnection connection, IChannel channel, IChannel poll, string queue, IReadOnlyCollection<string> exchanges)
+    {
+        _connection = connection; _channel = channel; _poll = poll; Queue = queue; _exchanges = exchanges;
+    }
+
+    public string Queue { get; }
+
+    public static async Task<Sink> CreateAsync(string host, int port, IReadOnlyCollection<string> exchanges)
+    {
+        var conn = await new ConnectionFactory { HostName = host, Port = port, ClientProvidedName = "bench-sink" }.CreateConnectionAsync();
+        var ch = await conn.CreateChannelAsync();
+        var queue = "bench_q_" + Guid.NewGuid().ToString("N")[..8];
+        await ch.QueueDeclareAsync(queue, durable: true, exclusive: false, autoDelete: false);
+        foreach (var x in exchanges)
+        {
+            await ch.ExchangeDeclareAsync(x, "topic", false, false);
+            await ch.QueueBindAsync(queue, x, "#");
+        }
+        return new Sink(conn, ch, await conn.CreateChannelAsync(), queue, exchanges);
+    }
+
+    public async Task<uint> DepthAsync() => (await _poll.QueueDeclarePassiveAsync(Queue)).MessageCount;
+
+    /// <summary>Waits until the queue holds <paramref name="expected"/> messages; the Stopwatch timestamp of the poll that saw them.</summary>
+    public async Task<long> WaitForDepthAsync(int expected, TimeSpan timeout, Func<string>? whileWaiting = null)
+    {
+        var deadline = Stopwatch.StartNew();
+        while (true)
+        {
+            var depth = await DepthAsync();
+            if (depth >= expected) return Stopwatch.GetTimestamp();
+            if (deadline.Elapsed > timeout)
+                throw new TimeoutException($"{depth} of {expected} messages in the queue after {timeout.TotalSeconds:F0} s {whileWaiting?.Invoke()}");
+            await Task.Delay(5);
+        }
+    }
+
+    /// <summary>Checks, 200 ms later, that exactly <paramref name="expected"/> arrived, then empties the queue.</summary>
+    public async Task CheckAndPurgeAsync(int expected, string what)
+    {
+        await Task.Delay(200);
+        var depth = await DepthAsync();
+        if (depth != expected) throw new InvalidOperationException($"{what}: {depth} messages in the queue, {expected} expected");
+        await _channel.QueuePurgeAsync(Queue);
+    }
+
+    /// <summary>Consumes (auto-ack) and calls <paramref name="onMessage"/> with the receive timestamp, the AMQP type and the body.</summary>
+    public async Task ConsumeAsync(Action<long, string?, ReadOnlyMemory<byte>> onMessage)
+    {
+        var consumer = new AsyncEventingBasicConsumer(_channel);
+        consumer.ReceivedAsync += (_, e) =>
+        {
+            onMessage(Stopwatch.GetTimestamp(), e.BasicProperties.Type, e.Body);
+            return Task.CompletedTask;
+        };
+        await _channel.BasicConsumeAsync(Queue, true, consumer);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await _channel.QueueDeleteAsync(Queue);
+            foreach (var x in _exchanges) await _channel.ExchangeDeleteAsync(x);
+        }
+        finally
+        {
+            await _connection.CloseAsync();
+            _connection.Dispose();
+        }
+    }
+}
+
+/// <summary>
+/// The bare RabbitMQ.Client 7.2.2 loop in a given shape: <c>channels</c> channels on one connection, each
+/// publishing every channels-th message with the component's properties (persistent, JSON, UUIDv7 message_id,
+/// timestamp, type, app_id), keeping up to <c>inFlight</c> publishes outstanding per channel (with confirms: awaiting
+/// the confirm; without: the write), the client's outstanding-confirm rate limiter off.
+/// </summary>
+public static class BareLoop
+{
+    /// <summary>The component's message properties for <paramref name="m"/>, stamped now.</summary>
+    public static BasicProperties Properties(Message m)
+    {
+        var now = DateTimeOffset.UtcNow;
+        return new BasicProperties
+        {
+            ContentType = "application/json", DeliveryMode = DeliveryModes.Persistent, MessageId = Guid.CreateVersion7(now).ToString(),
+            Timestamp = new AmqpTimestamp(now.ToUnixTimeSeconds()), Type = m.Type, AppId = "xmpp-rabbit-component",
+        };
+    }
+
+    public static async Task<IChannel[]> OpenAsync(IConnection connection, bool confirms, int channels)
+    {
+        var result = new IChannel[channels];
+        for (var i = 0; i < channels; i++)
+            result[i] = await connection.CreateChannelAsync(new CreateChannelOptions(confirms, confirms, outstandingPublisherConfirmationsRateLimiter: null));
+        return result;
+    }
+
+    public static Task PublishAsync(IChannel[] channels, IReadOnlyList<Message> messages, IReadOnlyDictionary<string, string> names, int inFlight) =>
+        Task.WhenAll(channels.Select(async (ch, w) =>
+        {
+            var pending = new Queue<Task>(inFlight);
+            for (var i = w; i < messages.Count; i += channels.Length)
+            {
+                var m = messages[i];
+                var t = ch.BasicPublishAsync(names[m.Exchange], m.RoutingKey, false, Properties(m), m.Body);
+                if (t.IsCompletedSuccessfully) continue;
+                pending.Enqueue(t.AsTask());
+                if (pending.Count >= inFlight) await pending.Dequeue();
+            }
+            while (pending.Count > 0) await pending.Dequeue();
+        }));
 }

@@ -39,21 +39,43 @@ public sealed class Workload
     /// <summary>The events the classifier produces, in stream order.</summary>
     public required IReadOnlyList<XmppEvent> Events { get; init; }
     public required string Mix { get; init; }
+    /// <summary>Per stanza: where it starts in <see cref="Stanzas"/>, its length, and the chat event it yields (for latency).</summary>
+    public required IReadOnlyList<StanzaInfo> Index { get; init; }
+    /// <summary>The <c>targetEvents</c> it was generated for (<see cref="Generate"/> with it and the same user base gives the same events).</summary>
+    public required int Target { get; init; }
 
-    public static Workload Generate(int targetEvents)
+    /// <summary>One stanza of the stream: byte range, and the (turn, AMQP type) of the chat event it yields, or turn -1.</summary>
+    public readonly record struct StanzaInfo(int Offset, int Length, int Turn, string? EventType, int Events);
+
+    /// <summary>
+    /// Generates a stream of at least <paramref name="targetEvents"/> events between users
+    /// user{userBase}..user{userBase+999}: a stream for fresh users (other bases) is self-contained, so that several
+    /// can go to one component process one after another (cold, then warm batches).
+    /// </summary>
+    public static Workload Generate(int targetEvents, int userBase = 0)
     {
         var sb = new StringBuilder(targetEvents * 400);
+        var index = new List<StanzaInfo>(targetEvents * 13 / 10);
         var stanzas = 0;
         var expected = 0;
         long wrapperId = 1_570_822_058_745_754_492;
         string Wid() => (wrapperId += 7_919_171).ToString();
-        void Add(string s) { sb.Append(s); stanzas++; }
+        var utf8Length = 0;
+        void Add(string s, int turn = -1, string? type = null, int events = 0)
+        {
+            var n = Encoding.UTF8.GetByteCount(s);
+            index.Add(new StanzaInfo(utf8Length, n, turn, type, events));
+            utf8Length += n;
+            sb.Append(s);
+            stanzas++;
+        }
         void Presence(int u, bool online)
         {
+            u += userBase;
             var type = online ? "" : " type='unavailable'";
             var id = Guid.NewGuid().ToString("N");
             Add($"<presence xml:lang='en' to='{ComponentDomain}' from='user{u}@localhost/phone'{type} id='{id}'/>");
-            Add($"<message to='{ComponentDomain}' from='localhost' id='{Wid()}'><forwarded xmlns='urn:xmpp:forward:0'><presence xml:lang='en' to='user{u}@localhost' from='user{u}@localhost/phone'{type} id='{id}' xmlns='jabber:client'/></forwarded></message>");
+            Add($"<message to='{ComponentDomain}' from='localhost' id='{Wid()}'><forwarded xmlns='urn:xmpp:forward:0'><presence xml:lang='en' to='user{u}@localhost' from='user{u}@localhost/phone'{type} id='{id}' xmlns='jabber:client'/></forwarded></message>", events: 1);
             expected++;
         }
         string Copy(string from, string to, string id, string inner) =>
@@ -73,11 +95,14 @@ public sealed class Workload
             }
             var a = (int)((i * 7_919L) % Users);
             var b = (a + 1 + (int)((i * 31L) % (Users - 1))) % Users;
+            var turnKind = i % 10;
+            a += userBase;
+            b += userBase;
             var id = Guid.NewGuid().ToString("N");
             var body = $"<body>Hello user{b}, this is message {i} with a body of moderate length</body>";
             string from, to;
             int copies;
-            switch (i % 10)
+            switch (turnKind)
             {
                 case < 6: from = $"user{a}@localhost/phone"; to = $"user{b}@localhost"; copies = 2; break;
                 case < 8: from = $"user{a}@localhost/phone"; to = $"friend{b}@remote.example"; copies = 1; break;
@@ -89,11 +114,14 @@ public sealed class Workload
                 for (var c = 0; c < copies; c++) Add(state);
             }
             var copy = Copy(from, to, id, body);
-            for (var c = 0; c < copies; c++) Add(copy);
+            // local→local: the first copy makes the sent event, its twin the received one.
+            for (var c = 0; c < copies; c++)
+                Add(copy, i, turnKind >= 8 || c == 1 ? "chat_msg_recv" : "chat_msg_sent", 1);
             expected += copies;
         }
 
         var bytes = Encoding.UTF8.GetBytes(sb.ToString());
+        if (bytes.Length != utf8Length) throw new InvalidOperationException("stanza index does not match the stream");
         var (events, parsed) = ParseAndClassify(bytes);
         if (parsed != stanzas || events.Count != expected)
             throw new InvalidOperationException($"workload check failed: {parsed}/{stanzas} stanzas parsed, classifier gave {events.Count} events, construction expects {expected}");
@@ -102,6 +130,8 @@ public sealed class Workload
             Stanzas = bytes,
             StanzaCount = stanzas,
             Events = events,
+            Index = index,
+            Target = targetEvents,
             Mix = "60% local→local (2 copies, sent+recv), 20% local→remote (sent), 20% remote→local (recv), chat state before every 4th turn, presence: 1,000 logins + an away/back every 50 turns",
         };
     }

@@ -5,7 +5,7 @@ using XmppRabbitComponent.Hosting;
 
 namespace XmppRabbitComponent.Tests;
 
-/// <summary>Configuration is validated at start-up with errors that name the key (issue #2, "Configuration").</summary>
+/// <summary>Configuration is validated at start-up with errors that name the key.</summary>
 public sealed class ConfigurationTests
 {
     private static Dictionary<string, string?> Valid() => new()

@@ -6,6 +6,7 @@ if (args is [HealthProbe.Switch, .. var probeArgs]) return await HealthProbe.Run
 
 try
 {
+    if (ConfigCheck.Requested(args, out var rest)) return await ConfigCheck.RunAsync(rest, Console.Out, Console.Error);
     var app = ComponentHost.Build(args);
     await app.RunAsync();
     return Environment.ExitCode;
@@ -15,6 +16,11 @@ catch (OptionsValidationException e)
     // A configuration error stops start-up with the keys named, not a stack trace.
     Console.Error.WriteLine("Configuration error:");
     foreach (var failure in e.Failures) Console.Error.WriteLine($"  {failure}");
+    return ExitCodes.InvalidConfiguration;
+}
+catch (XmppRabbitComponent.Configuration.MongooseImConfigurationException e)
+{
+    Console.Error.WriteLine($"Configuration error: {e.Message}");
     return ExitCodes.InvalidConfiguration;
 }
 catch (InvalidOperationException e) when (e.Message.Contains("configuration", StringComparison.OrdinalIgnoreCase))

@@ -2,6 +2,7 @@
 # Private RabbitMQ broker on loopback for tests and the demo.
 #
 #   ejabberd-test/rabbitmq.sh {start|stop|kill|status|reset} [INSTANCE]
+#   ejabberd-test/rabbitmq.sh ctl INSTANCE ARGS...   (rabbitmqctl against that node)
 #
 # INSTANCE is `main` (default; AMQP 127.0.0.1:5673, node xrc-rabbit@localhost)
 # or `second` (AMQP 127.0.0.1:5674, node xrc-rabbit2@localhost).
@@ -257,5 +258,6 @@ case "$CMD" in
     kill) do_kill ;;
     status) do_status ;;
     reset) do_reset ;;
+    ctl) shift 2; ctl "$@" ;;
     *) usage ;;
 esac

@@ -10,6 +10,8 @@ set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 ROOT="$(cd "$HERE/.." && pwd -P)"
 
+"$HERE/ops-tools.sh"   # prometheus/promtool and systemd-analyze for the operations tests
+
 # Which back end runs the servers (XRC_TEST_SERVERS=processes|containers|auto; auto = containers when a
 # Docker engine answers): processes are started here; containers are started by the tests (Testcontainers)
 # from the images of containers/build-images.sh, built here (cached) first.

@@ -7,7 +7,7 @@ using static XmppRabbitComponent.Tests.Classification.Kit;
 
 namespace XmppRabbitComponent.Tests.Classification;
 
-/// <summary>The rules of events.md that produce events: direction, copies, bodies, groupchat, presence, bounds.</summary>
+/// <summary>The rules of docs/events.md that produce events: direction, copies, bodies, groupchat, presence, bounds.</summary>
 public class EventRuleTests
 {
     private const string Alice = "alice@localhost/res1";
@@ -262,11 +262,12 @@ public class EventRuleTests
         var steps = new[]
         {
             TopPresence(Alice),                                       // unknown → available: true
-            TopPresence(Alice, extra: "<show>away</show>"),           // online → available: none
+            PresenceCopy(Alice, "alice@localhost", extra: "<show>away</show>"), // online → available: none
             PresenceCopy(Alice, "alice@localhost", "unavailable"),    // online → unavailable: false
             TopPresence(Alice, "unavailable"),                        // offline → unavailable: none
-            PresenceCopy(Alice, null),                                // offline → available (Prosody, no to): true
+            TopPresence(Alice),                                       // offline → available: true
             PresenceCopy("carol@localhost/x", "bob@localhost/p", "unavailable"), // unknown → unavailable: false
+            PresenceCopy("dave@localhost/y", null),                   // unknown → available (Prosody, no to): true
         }.Select(s => Describe(c.Classify(s, T0))).ToList();
         Assert.That(steps, Is.EqualTo(new[]
         {
@@ -276,6 +277,7 @@ public class EventRuleTests
             "skip:presence_unchanged",
             """presence [alice@localhost] {"user_id":"alice@localhost/res1","present":true}""",
             """presence [carol@localhost] {"user_id":"carol@localhost/x","present":false}""",
+            """presence [dave@localhost] {"user_id":"dave@localhost/y","present":true}""",
         }));
     }
 

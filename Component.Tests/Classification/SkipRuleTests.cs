@@ -4,7 +4,7 @@ using static XmppRabbitComponent.Tests.Classification.Kit;
 
 namespace XmppRabbitComponent.Tests.Classification;
 
-/// <summary>Every skip rule of events.md, one row each: the stanzas (in order, one classifier), and the reason the last one is skipped for.</summary>
+/// <summary>Every skip rule of docs/events.md, one row each: the stanzas (in order, one classifier), and the reason the last one is skipped for.</summary>
 public class SkipRuleTests
 {
     private static TestCaseData Case(string name, string label, params Func<XElement>[] stanzas) =>
@@ -151,6 +151,8 @@ public class SkipRuleTests
         yield return Case("a presence from a bare JID", "presence_not_signal", () => TopPresence("alice@localhost"));
         yield return Case("an available repeated", "presence_unchanged", () => TopPresence(Alice), () => PresenceCopy(Alice, "alice@localhost", extra: "<show>away</show>"));
         yield return Case("an unavailable repeated", "presence_unchanged", () => TopPresence(Alice, "unavailable"), () => PresenceCopy(Alice, "bob@localhost", "unavailable"));
+        yield return Case("a copy contradicting the last top-level presence before its recipient saw it (session replaced)", "presence_stale_copy",
+            () => TopPresence(Alice), () => PresenceCopy(Alice, "bob@localhost/p", "unavailable"));
         yield return Case("a delayed presence", "presence_delayed",
             () => PresenceCopy(Alice, "bob@localhost/phone", extra: "<delay xmlns='urn:xmpp:delay' from='alice@localhost/res1' stamp='2020-01-01T00:00:00Z'/>"));
     }

@@ -22,7 +22,7 @@ public sealed record NastyStream(string File, string Outcome, int Events, IReadO
 }
 
 /// <summary>
-/// Issue #5: the checked-in corpus of hostile streams (<c>TestData/nasty-streams</c>), replayed through the read path
+/// The checked-in corpus of hostile streams (<c>TestData/nasty-streams</c>), replayed through the read path
 /// and the classifier, and through the fake XEP-0114 server into the real service.
 /// </summary>
 [CancelAfter(30_000)]

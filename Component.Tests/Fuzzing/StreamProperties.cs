@@ -10,7 +10,7 @@ using XmppRabbitComponent.Xmpp;
 namespace XmppRabbitComponent.Tests.Fuzzing;
 
 /// <summary>
-/// Issue #5, "Fuzzing": FsCheck properties over the read path (framer + parser), the classifier and the JSON writer.
+/// Fuzzing: FsCheck properties over the read path (framer + parser), the classifier and the JSON writer.
 /// </summary>
 [CancelAfter(60_000)]
 public class StreamProperties

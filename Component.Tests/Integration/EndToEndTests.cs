@@ -143,6 +143,65 @@ public sealed class EndToEndTests(XmppServerKind kind) : XmppServerFixture(kind)
     }
 
     /// <summary>
+    /// <c>EventPusher:Format</c> = <c>cloudevents</c>: the seed JSON unchanged as body and the CloudEvents attributes as
+    /// <c>cloudEvents:*</c> headers as docs/asyncapi.yaml documents them (the consumer checks every message against the
+    /// document; the assertions here check the values against what happened).
+    /// </summary>
+    [Test]
+    public async Task Presence_and_chat_carry_the_CloudEvents_headers_and_the_seed_body()
+    {
+        var overrides = new Dictionary<string, string?>
+        {
+            ["EventPusher:Format"] = "cloudevents",
+            ["EventPusher:CloudEvents:TypePrefix"] = "com.example.xmpp.",
+            ["Rabbit:ConfirmsEnabled"] = "true", // the client then adds its own sequence header: it must not disturb ours
+        };
+        var before = DateTimeOffset.UtcNow.AddSeconds(-1);
+        await using var component = Track(await ComponentUnderTest.StartAsync(Facts, overrides));
+        var consumer = Track(await TestEventConsumer.StartDefaultAsync(Facts));
+        var domain = Facts.XmppDomain;
+
+        var alice = await OnlineAsync("alice", "ce1");
+        var presence = (await consumer.TakeAsync(1, EventTimeout)).Single();
+        AssertCloudEvent(presence, "presence", $"alice@{domain}", before);
+        Assert.That(presence.Body, Is.EqualTo($"{{\"user_id\":\"alice@{domain}/ce1\",\"present\":true}}"));
+
+        await OnlineAsync("bob", "ce1");
+        (await consumer.TakeAsync(1, EventTimeout)).Single();
+        await alice.SendMessageAsync($"bob@{domain}", "chat", "Hello, \"Bob\" ✓");
+        var chat = (await consumer.TakeAsync(2, EventTimeout)).OrderBy(e => e.RoutingKey, StringComparer.Ordinal).ToList();
+        var json = $"{{\"to_user_id\":\"bob@{domain}\",\"message\":\"Hello, \\\"Bob\\\" ✓\",\"from_user_id\":\"alice@{domain}/ce1\"}}";
+        Assert.That(chat.Select(e => (e.RoutingKey, e.Body)), Is.EqualTo(new[]
+        {
+            ($"alice@{domain}.chat_msg_sent", json),
+            ($"bob@{domain}.chat_msg_recv", json),
+        }));
+        AssertCloudEvent(chat[0], "chat_msg_sent", $"alice@{domain}", before);
+        AssertCloudEvent(chat[1], "chat_msg_recv", $"bob@{domain}", before);
+        Assert.That(chat[0].Properties.MessageId, Is.Not.EqualTo(chat[1].Properties.MessageId), "two events, two ids");
+    }
+
+    private void AssertCloudEvent(ReceivedEvent e, string kindName, string subject, DateTimeOffset notBefore)
+    {
+        var headers = e.Properties.Headers!;
+        var ce = Contract.CloudEventsReader.FromHeaders(headers);
+        Assert.Multiple(() =>
+        {
+            Assert.That(headers.Keys.Where(k => k.StartsWith("cloudEvents:", StringComparison.Ordinal)), Is.EquivalentTo(global::XmppRabbitComponent.Events.CloudEventsAttributes.Names));
+            Assert.That(System.Text.Encoding.UTF8.GetString((byte[])headers["cloudEvents:specversion"]!), Is.EqualTo("1.0"));
+            Assert.That(ce.Id, Is.EqualTo(e.Properties.MessageId));
+            Assert.That(ce.Source, Is.EqualTo(new Uri("xmpp:" + Facts.ComponentDomain)));
+            Assert.That(ce.Type, Is.EqualTo("com.example.xmpp." + kindName));
+            Assert.That(ce.Subject, Is.EqualTo(subject));
+            Assert.That(ce.Time, Is.InRange(notBefore, DateTimeOffset.UtcNow.AddSeconds(1)));
+            Assert.That(ce.Time!.Value.ToUnixTimeSeconds(), Is.EqualTo(e.Properties.Timestamp.UnixTime), "time and the AMQP timestamp are the same instant");
+            Assert.That(ce.DataContentType, Is.EqualTo("application/json"));
+            Assert.That(e.Properties.ContentType, Is.EqualTo("application/json"));
+            Assert.That(e.Properties.Type, Is.EqualTo(kindName));
+        });
+    }
+
+    /// <summary>
     /// Stop closes the stream as RFC 6120 §4.4 asks and loses nothing the server had sent (docs/publishing.md,
     /// "Shutdown"): the server answers our <c>&lt;/stream:stream&gt;</c> (so the stop does not wait for the close
     /// timeout), and every copy routed to the component before the stop is published.
@@ -154,6 +213,8 @@ public sealed class EndToEndTests(XmppServerKind kind) : XmppServerFixture(kind)
         var consumer = Track(await TestEventConsumer.StartDefaultAsync(Facts));
         var alice = await OnlineAsync("alice", "stop1");
         var bob = await OnlineAsync("bob", "stop1");
+        // Both presences seen: bob is available before alice writes, so nothing goes to offline storage.
+        await consumer.TakeAsync(2, EventTimeout);
         const int n = 30;
         for (var i = 0; i < n; i++) await alice.SendMessageAsync("bob@localhost", "chat", $"stop {i}");
         // Bob has the last message: the server has routed every copy (sent and received) to the component.

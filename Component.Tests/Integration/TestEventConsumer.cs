@@ -2,20 +2,31 @@ using System.Text;
 using System.Threading.Channels;
 using RabbitMQ.Client;
 using RabbitMQ.Client.Events;
+using XmppRabbitComponent.Tests.Contract;
 
 namespace XmppRabbitComponent.Tests.Integration;
 
 /// <summary>One message as a consumer received it.</summary>
 public sealed record ReceivedEvent(string Exchange, string RoutingKey, string Body, IReadOnlyBasicProperties Properties)
 {
+    /// <summary>How the message breaks the documented contract (<see cref="EventContract.CheckMessage"/>); empty when it keeps it.</summary>
+    public IReadOnlyList<string> ContractViolations { get; init; } = [];
+
     /// <inheritdoc />
     public override string ToString() => $"{Exchange} {RoutingKey} {Body}";
 }
+
+/// <summary>A consumed message breaks the documented event contract (thrown, not asserted, so a test can expect it).</summary>
+public sealed class ContractViolationException(string message) : Exception(message);
 
 /// <summary>
 /// A real AMQP consumer for integration tests: an exclusive, auto-delete queue bound with <c>#</c> to each
 /// given exchange (declared first with the component's defaults when missing, so binding never races the
 /// component's own declare).
+/// <para>Every message it receives is checked against the documented event contract (<c>docs/schemas/</c>,
+/// <c>docs/asyncapi.yaml</c>: body schema, AMQP properties, routing key, CloudEvents headers), so every suite that
+/// consumes events through it proves the component keeps the contract: <see cref="TakeAsync"/> and
+/// <see cref="DrainAsync"/> fail the test on the first message that breaks it.</para>
 /// </summary>
 public sealed class TestEventConsumer : IAsyncDisposable
 {
@@ -44,7 +55,11 @@ public sealed class TestEventConsumer : IAsyncDisposable
         var basic = new AsyncEventingBasicConsumer(channel);
         basic.ReceivedAsync += (_, e) =>
         {
-            consumer._received.Writer.TryWrite(new ReceivedEvent(e.Exchange, e.RoutingKey, Encoding.UTF8.GetString(e.Body.Span), e.BasicProperties));
+            var violations = EventContract.Current.CheckMessage(e.RoutingKey, e.Body.Span, e.BasicProperties);
+            consumer._received.Writer.TryWrite(new ReceivedEvent(e.Exchange, e.RoutingKey, Encoding.UTF8.GetString(e.Body.Span), e.BasicProperties)
+            {
+                ContractViolations = violations,
+            });
             return Task.CompletedTask;
         };
         await channel.BasicConsumeAsync(queue.QueueName, autoAck: true, basic);
@@ -81,7 +96,7 @@ public sealed class TestEventConsumer : IAsyncDisposable
         using var cts = new CancellationTokenSource(timeout);
         try
         {
-            while (list.Count < count) list.Add(await _received.Reader.ReadAsync(cts.Token));
+            while (list.Count < count) list.Add(KeepsContract(await _received.Reader.ReadAsync(cts.Token)));
         }
         catch (OperationCanceledException)
         {
@@ -95,9 +110,16 @@ public sealed class TestEventConsumer : IAsyncDisposable
     {
         var list = new List<ReceivedEvent>();
         using var cts = new CancellationTokenSource(quiet);
-        try { while (true) list.Add(await _received.Reader.ReadAsync(cts.Token)); }
+        try { while (true) list.Add(KeepsContract(await _received.Reader.ReadAsync(cts.Token))); }
         catch (OperationCanceledException) { }
         return list;
+    }
+
+    private static ReceivedEvent KeepsContract(ReceivedEvent e)
+    {
+        if (e.ContractViolations.Count > 0)
+            throw new ContractViolationException($"published event breaks the contract of docs/asyncapi.yaml and docs/schemas/: {e}\n  - {string.Join("\n  - ", e.ContractViolations)}");
+        return e;
     }
 
     /// <inheritdoc />

@@ -15,7 +15,7 @@ using XmppRabbitComponent.Xmpp;
 namespace XmppRabbitComponent.Tests.Observability;
 
 /// <summary>
-/// Issue #4, "Unit: each skip and drop reason increments its own counter": xmpp_component.stanzas.skipped{reason}
+/// Each skip and drop reason increments its own counter: xmpp_component.stanzas.skipped{reason}
 /// and xmpp_component.events.dropped{reason}, read in-process through a <see cref="MetricsProbe"/> scoped to one
 /// <see cref="ComponentMetrics"/> instance.
 /// </summary>

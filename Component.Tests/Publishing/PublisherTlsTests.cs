@@ -5,7 +5,7 @@ using static XmppRabbitComponent.Tests.Publishing.RabbitTestEnv;
 namespace XmppRabbitComponent.Tests.Publishing;
 
 /// <summary>
-/// Issue #3, "TLS to the broker": the engine against the private broker's <c>amqps</c> listener
+/// TLS to the broker: the engine against the private broker's <c>amqps</c> listener
 /// (<c>ejabberd-test/rabbitmq.sh</c> makes a private CA, a server certificate for localhost/127.0.0.1 and a client
 /// certificate).
 /// </summary>

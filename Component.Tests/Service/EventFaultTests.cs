@@ -4,7 +4,7 @@ using XmppRabbitComponent.Events;
 namespace XmppRabbitComponent.Tests.Service;
 
 /// <summary>
-/// Issue #5, event-level faults, sent over the wire to the real service: each stanza gives the exact event or one
+/// Event-level faults, sent over the wire to the real service: each stanza gives the exact event or one
 /// counted skip with the right reason, never a crash or a reconnect; the JSON parses back to the exact text.
 /// </summary>
 [CancelAfter(30_000)]

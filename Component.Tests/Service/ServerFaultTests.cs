@@ -4,7 +4,7 @@ using XmppRabbitComponent.Events;
 namespace XmppRabbitComponent.Tests.Service;
 
 /// <summary>
-/// Issue #5, faults on the server's side, through the whole service loop: the server closes the stream, sends a
+/// Faults on the server's side, through the whole service loop: the server closes the stream, sends a
 /// stream error, drops or resets TCP, goes silent, refuses the handshake; IQs to the component; nothing already
 /// read is lost when a fault follows in the same TCP segment.
 /// </summary>

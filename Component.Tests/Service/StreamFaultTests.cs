@@ -4,7 +4,7 @@ using XmppRabbitComponent.Configuration;
 namespace XmppRabbitComponent.Tests.Service;
 
 /// <summary>
-/// Issue #5, stream and parser faults, through the whole service loop: the real <c>XmppComponentService</c> against
+/// Stream and parser faults, through the whole service loop: the real <c>XmppComponentService</c> against
 /// an in-process XEP-0114 server. Each fault ends with the stream error the component sent, a second connection,
 /// events flowing again on it, and the service still running.
 /// </summary>

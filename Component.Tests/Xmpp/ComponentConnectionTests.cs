@@ -182,6 +182,48 @@ public class ComponentConnectionTests
     }
 
     [Test]
+    public async Task Handling_a_stanza_for_longer_than_the_read_timeout_is_no_read_timeout_and_a_later_silence_still_is(CancellationToken ct)
+    {
+        // The read timeout covers waiting for bytes only: its timer source is reused across reads, and a timer that
+        // ran out while the caller was busy between reads must not cancel the next read.
+        var (connection, server) = await ConnectedAsync(new CapturingLogger(), ct, configure: o => o.ReadTimeout = TimeSpan.FromMilliseconds(300));
+        await using var _ = server;
+        await using var __ = connection;
+        await server.SendAsync("<message id='1'/><message id='2'/>", ct);
+        var ids = new List<string?>();
+        var ex = Assert.ThrowsAsync<XmppStreamTimeoutException>(async () =>
+        {
+            await foreach (var s in connection.ReadStanzasAsync(ct))
+            {
+                ids.Add((string?)s.Attribute("id"));
+                if (ids.Count == 2)
+                {
+                    await Task.Delay(900, ct); // busy for three read timeouts
+                    await server.SendAsync("<message id='3'/>", ct);
+                    await Task.Delay(100, ct);
+                }
+            }
+        })!;
+        Assert.That(ids, Is.EqualTo(new[] { "1", "2", "3" }));
+        Assert.That(ex.Kind, Is.EqualTo(XmppTimeoutKind.Read));
+    }
+
+    [Test]
+    public async Task Keepalives_keep_coming_between_sends(CancellationToken ct)
+    {
+        // The idle timer source is reused and replaced after each keepalive: two spaces after every send, three rounds.
+        var (connection, server) = await ConnectedAsync(new CapturingLogger(), ct, configure: o => o.KeepaliveInterval = TimeSpan.FromMilliseconds(150));
+        await using var _ = server;
+        await using var __ = connection;
+        for (var round = 1; round <= 3; round++)
+        {
+            await connection.SendAsync(new XElement(C + "message", new XAttribute("id", $"r{round}")), ct);
+            var text = await server.ReceiveUntilAsync($"id=\"r{round}\" />  ", ct).WaitAsync(Step, ct);
+            Assert.That(text, Does.EndWith($"id=\"r{round}\" />  "), $"round {round}");
+        }
+    }
+
+    [Test]
     public async Task Whitespace_keepalives_keep_a_stream_alive_past_the_read_timeout(CancellationToken ct)
     {
         // The server echoes nothing but whitespace keepalives of its own; the read timeout must not fire.

@@ -18,6 +18,47 @@ public class StanzaFramerTests(Feed feed)
     private static XmppProtocolException Rejects(byte[] bytes, Feed feed) =>
         Assert.Throws<XmppProtocolException>(() => Run(bytes, feed))!;
 
+    // Long runs of plain ASCII in text, attribute values and CDATA are skipped in one search: the rules must hold
+    // at every position of such a run, the frame limit to the byte.
+    [TestCase("<message><body>{0}</body></message>")]
+    [TestCase("<message a='{0}'/>")]
+    [TestCase("<message a=\"{0}\"/>")]
+    [TestCase("<message><body><![CDATA[{0}]]></body></message>")]
+    public void Long_plain_runs_keep_the_frame_limit_to_the_byte(string shape)
+    {
+        var overhead = string.Format(shape, "").Length;
+        var framer = NewFramer(maxSize: 300);
+        var fits = string.Format(shape, new string('x', 300 - overhead));
+        Assert.That(Run(Header + fits, feed, framer).Select(f => f.Text), Is.EqualTo(new[] { Run(Header, feed)[0].Text, fits }));
+        var over = Rejects(Header + string.Format(shape, new string('x', 301 - overhead)), feed, NewFramer(maxSize: 300));
+        Assert.That(over.Condition, Is.EqualTo(StreamErrorCondition.PolicyViolation));
+    }
+
+    [TestCase("<message><body>{0}\u0001{0}</body></message>", StreamErrorCondition.NotWellFormed)]
+    [TestCase("<message a='{0}\u0008{0}'/>", StreamErrorCondition.NotWellFormed)]
+    [TestCase("<message><body><![CDATA[{0}\u001f]]></body></message>", StreamErrorCondition.NotWellFormed)]
+    [TestCase("<message><body>{0}<{0}</body></message>", StreamErrorCondition.NotWellFormed)]
+    [TestCase("<message a='{0}<'/>", StreamErrorCondition.NotWellFormed)]
+    [TestCase("<message><body>{0}&bogus;</body></message>", StreamErrorCondition.RestrictedXml)]
+    [TestCase("<message a='{0}&#1;'/>", StreamErrorCondition.NotWellFormed)]
+    public void A_violation_after_a_long_plain_run_is_still_found(string shape, StreamErrorCondition condition) =>
+        Assert.That(Rejects(Header + string.Format(shape, new string('y', 200)), feed).Condition, Is.EqualTo(condition));
+
+    [Test]
+    public void A_UTF8_lead_byte_followed_by_plain_ASCII_is_invalid_UTF8()
+    {
+        var bytes = Encoding.UTF8.GetBytes(Header + "<message><body>" + new string('z', 100)).Concat(new byte[] { 0xC3 })
+            .Concat(Encoding.UTF8.GetBytes(new string('z', 100) + "</body></message>")).ToArray();
+        Assert.That(Rejects(bytes, feed).Condition, Is.EqualTo(StreamErrorCondition.NotWellFormed));
+    }
+
+    [Test]
+    public void CDATA_ends_only_at_two_brackets_and_a_gt_also_after_long_runs()
+    {
+        var stanza = "<message><body><![CDATA[" + new string('a', 100) + "]>" + new string('b', 100) + "] ]>" + new string('c', 100) + "]]></body></message>";
+        Assert.That(Run(Header + stanza, feed).Last().Text, Is.EqualTo(stanza));
+    }
+
     [Test]
     public void Main_session_capture_frames_into_header_112_stanzas_and_stream_end()
     {

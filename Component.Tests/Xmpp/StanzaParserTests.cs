@@ -122,6 +122,101 @@ public class StanzaParserTests(Feed feed)
         Assert.That(ex.ConditionName, Is.EqualTo("made-up"));
     }
 
+    // The reference the parser must match: one fresh XmlReader per frame and XNode.ReadFrom, as it parsed before
+    // one reader served the whole stream.
+    private static XElement ReferenceParse(StreamHeader header, string frame)
+    {
+        var names = new System.Xml.NameTable();
+        var manager = new System.Xml.XmlNamespaceManager(names);
+        manager.AddNamespace("", "jabber:component:accept");
+        foreach (var (prefix, uri) in header.Namespaces) if (prefix is not ("xml" or "xmlns")) manager.AddNamespace(prefix, uri);
+        var settings = new System.Xml.XmlReaderSettings { DtdProcessing = System.Xml.DtdProcessing.Prohibit, XmlResolver = null, ConformanceLevel = System.Xml.ConformanceLevel.Fragment };
+        using var reader = System.Xml.XmlReader.Create(new StringReader(frame), settings, new System.Xml.XmlParserContext(names, manager, header.Lang, System.Xml.XmlSpace.None));
+        reader.MoveToContent();
+        return (XElement)XNode.ReadFrom(reader);
+    }
+
+    private static string Wire(XElement e) => e.ToString(SaveOptions.DisableFormatting | SaveOptions.OmitDuplicateNamespaces);
+
+    [TestCase("main-session.xml")]
+    [TestCase("disconnect-detection.xml")]
+    [TestCase("late-connect-and-reconnect.xml")]
+    public void One_reader_for_the_stream_gives_the_trees_a_reader_per_frame_gave(string capture)
+    {
+        var framer = NewFramer();
+        var frames = Run(Capture(capture), feed, framer).Where(f => f.Kind != FrameKind.StreamEnd).ToList();
+        var header = StanzaParser.ParseHeader(Bytes(frames[0]));
+        var parser = new StanzaParser(header);
+        var stanzas = frames.Skip(1).Where(f => f.Kind == FrameKind.Stanza).ToList();
+        Assert.That(stanzas, Is.Not.Empty);
+        foreach (var f in stanzas)
+        {
+            XElement parsed;
+            try { parsed = parser.Parse(Bytes(f)); }
+            catch (StreamErrorException) { continue; }
+            var expected = ReferenceParse(header, f.Text);
+            Assert.That(Wire(parsed), Is.EqualTo(Wire(expected)), f.Text);
+            Assert.That(parsed.DescendantsAndSelf().Select(e => e.IsEmpty), Is.EqualTo(expected.DescendantsAndSelf().Select(e => e.IsEmpty)), f.Text);
+        }
+    }
+
+    [Test]
+    public void Text_cdata_empty_elements_and_namespaces_come_out_as_a_reader_per_frame_made_them()
+    {
+        FrameAndParse(Header, out var header);
+        var parser = new StanzaParser(header);
+        string[] frames =
+        [
+            "<message to='a&amp;b' xml:lang='de'><body>x &lt; <![CDATA[<?not a pi?> ]]>y</body><empty></empty><e/></message>",
+            "<message xmlns:f='urn:f'><f:x f:a='1' b='2'/><body xmlns='jabber:client'>\r\n  </body></message>",
+            "<presence/>",
+            "<iq type='get' xmlns='jabber:component:accept'><query xmlns='http://jabber.org/protocol/disco#info'/></iq>",
+        ];
+        foreach (var f in frames)
+        {
+            var parsed = parser.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(f)));
+            var expected = ReferenceParse(header, f);
+            Assert.That(Wire(parsed), Is.EqualTo(Wire(expected)), f);
+            Assert.That(parsed.DescendantsAndSelf().Select(e => e.IsEmpty), Is.EqualTo(expected.DescendantsAndSelf().Select(e => e.IsEmpty)), f);
+            Assert.That(parsed.Attributes().Select(a => a.Name), Is.EqualTo(expected.Attributes().Select(a => a.Name)), f);
+        }
+    }
+
+    [TestCase("<message/>junk", StreamErrorCondition.NotWellFormed)]
+    [TestCase("<message/><message/>", StreamErrorCondition.NotWellFormed)]
+    [TestCase("text<message/>", StreamErrorCondition.NotWellFormed)]
+    [TestCase("<message><body>", StreamErrorCondition.NotWellFormed)]
+    [TestCase("<message/><?xrc-frame-end?>", StreamErrorCondition.RestrictedXml)]
+    [TestCase("<message><?xrc-frame-end?></message>", StreamErrorCondition.RestrictedXml)]
+    [TestCase("<?xrc-frame-end?><message/>", StreamErrorCondition.RestrictedXml)]
+    [TestCase("<message><!-- x --></message>", StreamErrorCondition.RestrictedXml)]
+    [TestCase("<!-- x --><message/>", StreamErrorCondition.RestrictedXml)]
+    [TestCase("<message/><!-- x -->", StreamErrorCondition.RestrictedXml)]
+    [TestCase("<message a='1' a='2'/>", StreamErrorCondition.NotWellFormed)]
+    [TestCase("<p:message/>", StreamErrorCondition.NotWellFormed)]
+    public void A_frame_that_is_not_exactly_one_clean_element_is_refused_and_the_next_frame_still_parses(string frame, StreamErrorCondition condition)
+    {
+        FrameAndParse(Header, out var header);
+        var parser = new StanzaParser(header);
+        Assert.That(parser.Parse(new ReadOnlySequence<byte>("<presence/>"u8.ToArray())).Name, Is.EqualTo(C + "presence"));
+        var ex = Assert.Throws<XmppProtocolException>(() => parser.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(frame))))!;
+        Assert.That(ex.Condition, Is.EqualTo(condition), ex.Message);
+        Assert.That(parser.Parse(new ReadOnlySequence<byte>("<message><body>after</body></message>"u8.ToArray())).Value, Is.EqualTo("after"));
+    }
+
+    [Test]
+    public void Ever_new_names_replace_the_reader_and_parsing_goes_on()
+    {
+        FrameAndParse(Header, out var header);
+        var parser = new StanzaParser(header);
+        for (var i = 0; i < StanzaParser.MaxNamesPerReader * 3; i++)
+        {
+            var frame = $"<message><x{i} xmlns='urn:n{i}' a{i}='v'>t</x{i}></message>";
+            var e = parser.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(frame)));
+            Assert.That(e.Elements().Single().Name, Is.EqualTo(XName.Get($"x{i}", $"urn:n{i}")));
+        }
+    }
+
     [Test]
     public void Parser_alone_rejects_a_comment_or_DTD_if_a_frame_ever_carried_one()
     {

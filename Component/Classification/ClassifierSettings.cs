@@ -3,7 +3,7 @@ using XmppRabbitComponent.Configuration;
 namespace XmppRabbitComponent.Classification;
 
 /// <summary>
-/// What the <see cref="EventClassifier"/> needs to know (events.md "Local domains", "Direction", "Presence").
+/// What the <see cref="EventClassifier"/> needs to know (docs/events.md "Local domains", "Direction", "Presence").
 /// </summary>
 /// <param name="ComponentDomain">The component's own domain (<c>Xmpp:ComponentDomain</c>), e.g. <c>events.localhost</c>: never local, never a party.</param>
 /// <param name="LocalDomains">The domains whose users are this server's users (<see cref="XmppOptions.EffectiveLocalDomains"/>); at least one. Their bare domains are the trusted server hosts.</param>

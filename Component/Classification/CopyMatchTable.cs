@@ -5,7 +5,7 @@ using System.Security.Cryptography;
 namespace XmppRabbitComponent.Classification;
 
 /// <summary>
-/// Counts identical local→local copies (same from, to, id and body) seen within the window (events.md
+/// Counts identical local→local copies (same from, to, id and body) seen within the window (docs/events.md
 /// "Direction"): 1 = sent, 2 = received, more = duplicates. Bounded in time (entries older than the window
 /// expire, oldest first, on every call) and in size (when full, the oldest entry goes). Keys are a 128-bit
 /// SHA-256 prefix of the four fields, so a flood of large bodies does not keep the bodies alive.

@@ -57,7 +57,7 @@ public sealed class EventClassifier
         {
             if (!Jid.TryParse(d?.Trim(), out var local) || !local.IsDomain)
                 throw new ArgumentException($"Local domain '{d}' is not a domain.", nameof(settings));
-            // The component's own domain is never local (events.md "Local domains").
+            // The component's own domain is never local (docs/events.md "Local domains").
             if (local.Domain != _componentDomain) _localDomains.Add(local.Domain);
         }
         if (_localDomains.Count == 0)
@@ -117,7 +117,7 @@ public sealed class EventClassifier
         var privilege = message.Element(Privilege1 + "privilege") ?? message.Element(Privilege2 + "privilege");
         if (forwarded is null && privilege is null) return Skip(SkipReason.ComponentParty);
 
-        // Trust (events.md "Trust"): only a server host, a bare local domain, may hand us copies or privileges.
+        // Trust (docs/security.md): only a server host, a bare local domain, may hand us copies or privileges.
         var fromServerHost = Jid.TryParse(Attr(message, "from"), out var from) && IsServerHost(from);
         if (!fromServerHost) return Skip(forwarded is not null ? SkipReason.UntrustedCopy : SkipReason.ComponentParty);
 
@@ -130,7 +130,7 @@ public sealed class EventClassifier
 
         // Unwrap one level only: the first stanza child of the first <forwarded>; anything deeper is content.
         XElement? inner = null;
-        foreach (var child in forwarded.Elements())
+        for (var child = FirstChild(forwarded); child is not null; child = NextSibling(child))
         {
             if (IsStanzaNamespace(child.Name.Namespace) && child.Name.LocalName is "message" or "presence" or "iq")
             {
@@ -150,8 +150,10 @@ public sealed class EventClassifier
     private ClassificationResult OnPrivilege(XElement privilege)
     {
         var grantsPresence = false;
-        foreach (var perm in privilege.Elements(privilege.Name.Namespace + "perm"))
+        var permName = privilege.Name.Namespace + "perm";
+        for (var perm = FirstChild(privilege); perm is not null; perm = NextSibling(perm))
         {
+            if (perm.Name != permName) continue;
             if (Attr(perm, "access") == "presence" && Attr(perm, "type") is "managed_entity" or "roster")
             {
                 grantsPresence = true;
@@ -164,7 +166,7 @@ public sealed class EventClassifier
         return ClassificationResult.Privilege(notice);
     }
 
-    // events.md "Presence": signals and the state table.
+    // docs/events.md, "Presence": signals, the state table and stale copies.
     private ClassificationResult ClassifyPresence(XElement presence, bool topLevel)
     {
         bool online;
@@ -180,26 +182,29 @@ public sealed class EventClassifier
         if (!IsLocalUser(from)) return Skip(SkipReason.NotLocal);
         if (!from.IsFull) return Skip(SkipReason.PresenceNotSignal);
 
+        string? copyRecipient = null;
         if (!topLevel)
         {
             // A copy counts when sent to the user's own bare JID, to no one (Prosody), or to a local user
             // (a broadcast). Directed at a room, a service or a remote JID: not a signal.
+            copyRecipient = "";
             var toText = Attr(presence, "to");
             if (toText is not null)
             {
                 if (!Jid.TryParse(toText, out var to)) return Skip(SkipReason.InvalidJid);
                 if (to.Domain == _componentDomain) return Skip(SkipReason.ComponentParty);
                 if (!IsLocalUser(to)) return Skip(SkipReason.PresenceNotSignal);
+                copyRecipient = to.ToString();
             }
         }
 
         var delayed = presence.Element(Delay + "delay") is not null;
         var userId = from.ToString();
-        var skip = _presences.Apply(userId, online, delayed);
+        var skip = _presences.Apply(userId, online, delayed, copyRecipient);
         return skip is { } reason ? Skip(reason) : ClassificationResult.Of(new PresenceEvent(userId, online, from.Bare));
     }
 
-    // events.md "Chat" and "Groupchat": a message copied from a user session.
+    // docs/events.md "Chat" and "Groupchat": a message copied from a user session.
     private ClassificationResult ClassifyCopiedMessage(XElement message, Direction direction, DateTimeOffset now)
     {
         var groupchat = false;
@@ -234,8 +239,10 @@ public sealed class EventClassifier
         var resent = false;
         var offline = false;
         var roomHistory = false;
-        foreach (var delay in message.Elements(Delay + "delay"))
+        var delayName = Delay + "delay";
+        for (var delay = FirstChild(message); delay is not null; delay = NextSibling(delay))
         {
+            if (delay.Name != delayName) continue;
             if (!Jid.TryParse(Attr(delay, "from"), out var delayFrom)) continue;
             if (IsServerHost(delayFrom))
             {
@@ -306,7 +313,7 @@ public sealed class EventClassifier
     private static ClassificationResult Received(EventKind kind, Jid from, Jid to, string text) =>
         ClassificationResult.Of(new MessageEvent(kind, to.ToString(), text, from.ToString(), to.Bare));
 
-    // events.md "Which body": direct <body> children in the stanza's own namespace; the first whose xml:lang
+    // docs/events.md "Which body": direct <body> children in the stanza's own namespace; the first whose xml:lang
     // matches the stanza's (or that has none), else the first.
     private static XElement? ChooseBody(XElement message)
     {
@@ -314,8 +321,9 @@ public sealed class EventClassifier
         XElement? first = null;
         string? lang = null;
         var langKnown = false;
-        foreach (var body in message.Elements(bodyName))
+        for (var body = FirstChild(message); body is not null; body = NextSibling(body))
         {
+            if (body.Name != bodyName) continue;
             first ??= body;
             var bodyLang = (string?)body.Attribute(XmlLang);
             if (bodyLang is null) return body;
@@ -366,6 +374,18 @@ public sealed class EventClassifier
     private bool IsLocalUser(Jid jid) => jid.Node is not null && _localDomains.Contains(jid.Domain);
 
     private static string? Attr(XElement element, string name) => element.Attribute(name)?.Value;
+
+    // Child elements without the iterator objects Elements() allocates on every call.
+    private static XElement? FirstChild(XElement parent) => Next(parent.FirstNode);
+
+    private static XElement? NextSibling(XElement element) => Next(element.NextNode);
+
+    private static XElement? Next(XNode? node)
+    {
+        for (; node is not null; node = node.NextNode)
+            if (node is XElement e) return e;
+        return null;
+    }
 
     private static ClassificationResult Skip(SkipReason reason) => ClassificationResult.Skipped(reason);
 }

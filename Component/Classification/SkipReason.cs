@@ -1,7 +1,7 @@
 namespace XmppRabbitComponent.Classification;
 
 /// <summary>
-/// Why a stanza produced no event (docs/events.md). Every skip rule of events.md has its own reason, so the
+/// Why a stanza produced no event (docs/events.md). Every skip rule of docs/events.md has its own reason, so the
 /// <c>xmpp_component.stanzas.skipped</c> metric tells them apart; <see cref="SkipReasons.Label"/> gives the
 /// stable snake_case metric label.
 /// </summary>
@@ -57,6 +57,8 @@ public enum SkipReason
     PresenceUnchanged,
     /// <summary><c>presence_delayed</c>: a presence carrying <c>&lt;delay xmlns='urn:xmpp:delay'&gt;</c>: state updated silently ("Presence").</summary>
     PresenceDelayed,
+    /// <summary><c>presence_stale_copy</c>: a presence copy older than the last top-level presence of that JID: it contradicts it before its recipient has seen it ("Session replaced").</summary>
+    PresenceStaleCopy,
     /// <summary><c>classifier_fault</c>: the classifier failed unexpectedly on this stanza (a bug; see <see cref="ClassificationResult.Fault"/>).</summary>
     ClassifierFault,
 }
@@ -92,6 +94,7 @@ public static class SkipReasons
         SkipReason.PresenceNotSignal => "presence_not_signal",
         SkipReason.PresenceUnchanged => "presence_unchanged",
         SkipReason.PresenceDelayed => "presence_delayed",
+        SkipReason.PresenceStaleCopy => "presence_stale_copy",
         SkipReason.ClassifierFault => "classifier_fault",
         _ => "unknown",
     };

@@ -7,7 +7,7 @@ namespace XmppRabbitComponent.Configuration;
 /// <summary>
 /// Finds configuration keys the component does not know, and names them in full
 /// (<c>EventPusher:Rabbit:ChatMsgExchange:SentTopc</c>), so that a typo stops start-up with a clear error
-/// instead of silently leaving a default in place (issue #2, "Configuration"; rules: "a config typo" gets a
+/// instead of silently leaving a default in place (rules: "a config typo" gets a
 /// clear error). Inside the <c>Xmpp</c>, <c>Rabbit</c> and <c>EventPusher</c> sections every key is checked against
 /// the options classes; at the top level, where environment variables of the whole machine land too, only near
 /// misses of those section names (<c>Rabit</c>, <c>xmpp_</c>) are reported.
@@ -19,6 +19,7 @@ public static class ConfigurationKeyCheck
         (XmppOptions.Section, typeof(XmppOptions)),
         (RabbitOptions.Section, typeof(RabbitOptions)),
         (EventPusherOptions.Section, typeof(EventPusherOptions)),
+        (MongooseImOptions.Section, typeof(MongooseImOptions)),
     ];
 
     /// <summary>One error line per unknown key, e.g. <c>unknown key 'Rabbit:Workrs' (known in Rabbit: Host, Hosts, …)</c>.</summary>

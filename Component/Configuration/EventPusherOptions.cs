@@ -39,7 +39,23 @@ public sealed class EventPusherRabbitOptions
     }
 }
 
-/// <summary>The <c>EventPusher</c> section: exchanges and classification settings (events.md).</summary>
+/// <summary>The wire format of published events (<c>EventPusher:Format</c>; docs/asyncapi.yaml).</summary>
+public enum EventFormat
+{
+    /// <summary><c>seed</c>: the seed's JSON body and AMQP properties, no headers. Default.</summary>
+    Seed,
+    /// <summary><c>cloudevents</c>: the same body and properties plus the CloudEvents 1.0 attributes as <c>cloudEvents:*</c> headers (AMQP binding, binary content mode).</summary>
+    CloudEvents,
+}
+
+/// <summary><c>EventPusher:CloudEvents</c>: settings of the <c>cloudevents</c> format.</summary>
+public sealed class CloudEventsOptions
+{
+    /// <summary><c>EventPusher:CloudEvents:TypePrefix</c>: put before the event kind in the CloudEvents <c>type</c> (<c>xmpp.</c> gives <c>xmpp.chat_msg_sent</c>); a reverse-DNS name of yours is the CloudEvents convention. Default <c>xmpp.</c>.</summary>
+    public string TypePrefix { get; set; } = Events.CloudEventsAttributes.DefaultTypePrefix;
+}
+
+/// <summary>The <c>EventPusher</c> section: exchanges and classification settings (docs/events.md).</summary>
 public sealed class EventPusherOptions
 {
     /// <summary>Configuration section name: <c>EventPusher</c>.</summary>
@@ -48,8 +64,22 @@ public sealed class EventPusherOptions
     /// <summary><c>EventPusher:Rabbit</c>: the exchanges.</summary>
     public EventPusherRabbitOptions Rabbit { get; set; } = new();
 
-    /// <summary><c>EventPusher:CopyMatchWindow</c>: how long the first copy of a local→local message waits for its twin (events.md, "Direction"). Default 30 s.</summary>
+    /// <summary><c>EventPusher:CopyMatchWindow</c>: how long the first copy of a local→local message waits for its twin (docs/events.md, "Direction"). Default 30 s.</summary>
     public TimeSpan CopyMatchWindow { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary><c>EventPusher:Format</c>: <c>seed</c> (default) or <c>cloudevents</c>; see <see cref="EventFormat"/>.</summary>
+    public string Format { get; set; } = "seed";
+
+    /// <summary><c>EventPusher:CloudEvents</c>: settings of the <c>cloudevents</c> format.</summary>
+    public CloudEventsOptions CloudEvents { get; set; } = new();
+
+    /// <summary>The parsed <see cref="Format"/>; throws <see cref="FormatException"/> naming the key on an unknown value.</summary>
+    public EventFormat ParsedFormat() => Format.Trim().ToLowerInvariant() switch
+    {
+        "seed" => EventFormat.Seed,
+        "cloudevents" => EventFormat.CloudEvents,
+        _ => throw new FormatException($"EventPusher:Format: '{Format}' is not one of seed, cloudevents"),
+    };
 
     /// <summary><c>EventPusher:MaxTrackedPresences</c>: bound of the presence state table; offline entries are evicted first. Default 1,000,000.</summary>
     public int MaxTrackedPresences { get; set; } = 1_000_000;

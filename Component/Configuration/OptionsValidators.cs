@@ -93,6 +93,9 @@ public sealed class EventPusherOptionsValidator : IValidateOptions<EventPusherOp
         }
         XmppOptionsValidator.Positive(errors, "EventPusher:CopyMatchWindow", o.CopyMatchWindow);
         if (o.MaxTrackedPresences < 1) errors.Add($"EventPusher:MaxTrackedPresences must be at least 1, got {o.MaxTrackedPresences}");
+        try { o.ParsedFormat(); } catch (FormatException e) { errors.Add(e.Message); }
+        if (o.CloudEvents.TypePrefix is null || o.CloudEvents.TypePrefix.Any(char.IsControl) || o.CloudEvents.TypePrefix.Any(char.IsWhiteSpace))
+            errors.Add("EventPusher:CloudEvents:TypePrefix must not contain whitespace or control characters");
         return errors.Count == 0 ? ValidateOptionsResult.Success : ValidateOptionsResult.Fail(errors);
     }
 

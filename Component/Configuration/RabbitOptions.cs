@@ -1,6 +1,6 @@
 namespace XmppRabbitComponent.Configuration;
 
-/// <summary>How an event picks the publishing worker (issue #3, "Pool"; seed "Worker selection strategy").</summary>
+/// <summary>How an event picks the publishing worker (docs/publishing.md, "Ordering"; seed "Worker selection strategy").</summary>
 public enum WorkerStrategy
 {
     /// <summary>The user's bare JID picks the worker: one user's events reach the broker in order. Default.</summary>
@@ -11,7 +11,7 @@ public enum WorkerStrategy
     AvailableWorker,
 }
 
-/// <summary>What happens when <see cref="RabbitOptions.MaxBufferedEvents"/> events are waiting (issue #3, "No loss").</summary>
+/// <summary>What happens when <see cref="RabbitOptions.MaxBufferedEvents"/> events are waiting (docs/publishing.md, "Buffer").</summary>
 public enum BufferFullPolicy
 {
     /// <summary>Stop reading the XMPP stream until there is room: the XMPP server buffers. Nothing is dropped. Default.</summary>
@@ -20,7 +20,7 @@ public enum BufferFullPolicy
     DropOldest,
 }
 
-/// <summary>TLS to the broker (<c>Rabbit:Tls</c>), issue #3.</summary>
+/// <summary>TLS to the broker (<c>Rabbit:Tls</c>).</summary>
 public sealed class RabbitTlsOptions
 {
     /// <summary><c>Rabbit:Tls:Enabled</c>: connect with <c>amqps</c>. Default false.</summary>
@@ -33,13 +33,15 @@ public sealed class RabbitTlsOptions
     public string? ClientCertificatePath { get; set; }
     /// <summary><c>Rabbit:Tls:ClientCertificatePassword</c>: password of the client certificate; never logged.</summary>
     public string? ClientCertificatePassword { get; set; }
+    /// <summary><c>Rabbit:Tls:ClientCertificatePasswordFile</c>: file holding <see cref="ClientCertificatePassword"/> (trailing newline trimmed).</summary>
+    public string? ClientCertificatePasswordFile { get; set; }
     /// <summary><c>Rabbit:Tls:CheckServerName</c>: verify the certificate's name. Default true.</summary>
     public bool CheckServerName { get; set; } = true;
 }
 
 /// <summary>
-/// The broker connection and publishing engine, bound from the <c>Rabbit</c> section (issue #2 and #3).
-/// Defaults follow the seed's outgoing <c>rabbit</c> pool (reference-behaviour.md, "Defaults").
+/// The broker connection and publishing engine, bound from the <c>Rabbit</c> section (docs/publishing.md).
+/// Defaults follow the outgoing <c>rabbit</c> pool of MongooseIM's <c>mod_event_pusher_rabbit</c>, except where docs/publishing.md says otherwise.
 /// </summary>
 public sealed class RabbitOptions
 {
@@ -56,6 +58,8 @@ public sealed class RabbitOptions
     public string Username { get; set; } = "guest";
     /// <summary><c>Rabbit:Password</c>. Default <c>guest</c>; never logged.</summary>
     public string Password { get; set; } = "guest";
+    /// <summary><c>Rabbit:PasswordFile</c>: file holding <see cref="Password"/> (trailing newline trimmed); an error together with <c>Rabbit:Password</c>.</summary>
+    public string? PasswordFile { get; set; }
     /// <summary><c>Rabbit:VirtualHost</c>. Default <c>/</c>.</summary>
     public string VirtualHost { get; set; } = "/";
 

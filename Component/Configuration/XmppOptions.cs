@@ -4,7 +4,7 @@ namespace XmppRabbitComponent.Configuration;
 
 /// <summary>
 /// The XEP-0114 connection to the XMPP server, bound from the <c>Xmpp</c> configuration section
-/// (issue #2, "Configuration"). Validated at start-up by <see cref="XmppOptionsValidator"/>.
+///. Validated at start-up by <see cref="XmppOptionsValidator"/>.
 /// </summary>
 public sealed class XmppOptions
 {
@@ -24,9 +24,15 @@ public sealed class XmppOptions
     public string Secret { get; set; } = "";
 
     /// <summary>
+    /// <c>Xmpp:SecretFile</c>: path of a file holding <see cref="Secret"/> (trailing newline trimmed), the convention of
+    /// container and systemd credentials (docs/operating.md, "Secrets"). Setting it together with <c>Xmpp:Secret</c> is an error.
+    /// </summary>
+    public string? SecretFile { get; set; }
+
+    /// <summary>
     /// <c>Xmpp:LocalDomains</c>: domains whose users are this server's users. When empty, the parent of
     /// <see cref="ComponentDomain"/> (<c>events.localhost</c> → <c>localhost</c>) is the one local domain
-    /// (events.md, "Local domains"). Never learned from traffic.
+    /// (docs/events.md, "Local domains"). Never learned from traffic.
     /// </summary>
     public List<string> LocalDomains { get; set; } = [];
 

@@ -31,7 +31,7 @@ public static class EventKindNames
 }
 
 /// <summary>
-/// One notification produced by the classifier (events.md). A closed set: <see cref="PresenceEvent"/> and
+/// One notification produced by the classifier (docs/events.md). A closed set: <see cref="PresenceEvent"/> and
 /// <see cref="MessageEvent"/>.
 /// </summary>
 public abstract record XmppEvent

@@ -20,8 +20,9 @@ public static class ComponentHost
     /// <summary>Builds the host. <paramref name="configure"/> lets tests add configuration sources last.</summary>
     public static WebApplication Build(string[] args, Action<IConfigurationBuilder>? configure = null)
     {
-        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = args, ContentRootPath = AppContext.BaseDirectory });
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions { Args = OperationsSetup.Arguments(args), ContentRootPath = AppContext.BaseDirectory });
         configure?.Invoke(builder.Configuration);
+        OperationsSetup.Configure(builder);
         if (string.IsNullOrEmpty(builder.Configuration["Urls"])) builder.WebHost.UseUrls(DefaultUrls);
 
         var services = builder.Services;
@@ -42,12 +43,15 @@ public static class ComponentHost
         var otel = services.AddOpenTelemetry().WithMetrics(m =>
         {
             m.AddMeter(ComponentMetrics.MeterName);
+            // The runtime's own meter (GC heap, allocated bytes, working set, CPU time, thread pool; .NET 9+).
+            m.AddMeter("System.Runtime");
             m.AddPrometheusExporter();
             if (!string.IsNullOrEmpty(builder.Configuration["OTEL_EXPORTER_OTLP_ENDPOINT"])) m.AddOtlpExporter();
         });
         services.AddHealthChecks().AddCheck<ReadinessCheck>("ready", tags: ["ready"]);
 
         var app = builder.Build();
+        OperationsSetup.LogImport(app);
         app.MapPrometheusScrapingEndpoint("/metrics");
         app.MapHealthChecks("/health/live", new HealthCheckOptions { Predicate = _ => false, ResponseWriter = HealthResponse.WriteAsync });
         app.MapHealthChecks("/health/ready", new HealthCheckOptions { Predicate = c => c.Tags.Contains("ready"), ResponseWriter = HealthResponse.WriteAsync });

@@ -1,8 +1,7 @@
 namespace XmppRabbitComponent.Hosting;
 
 /// <summary>
-/// Live connection state shared by the XMPP service, the publisher and the readiness check (issue #4,
-/// "Health"). Thread-safe: written by one loop each, read by anyone.
+/// Live connection state shared by the XMPP service, the publisher and the readiness check (docs/publishing.md, "Health"). Thread-safe: written by one loop each, read by anyone.
 /// </summary>
 public sealed class ComponentState
 {

@@ -6,7 +6,7 @@ namespace XmppRabbitComponent.Hosting;
 /// <summary>
 /// The body of <c>/health/*</c>: <c>{"status":"Unhealthy","checks":{"ready":{"status":"Unhealthy",
 /// "description":"XMPP stream down, broker up","data":{"xmpp_stream":"down","broker":"connected"}}}}</c>,
-/// so that an operator sees which connection is down (issue #4, "Health").
+/// so that an operator sees which connection is down (docs/publishing.md, "Health").
 /// </summary>
 public static class HealthResponse
 {

@@ -11,8 +11,8 @@ using XmppRabbitComponent.Xmpp;
 namespace XmppRabbitComponent.Hosting;
 
 /// <summary>
-/// Owns the whole XMPP side (issue #2): connect → handshake → read stanzas → answer IQs / classify →
-/// hand events to the publisher, then back off and reconnect when the stream ends (issue #5). One loop,
+/// Owns the whole XMPP side (docs/events.md, docs/publishing.md): connect → handshake → read stanzas → answer IQs / classify →
+/// hand events to the publisher, then back off and reconnect when the stream ends (docs/publishing.md, "Reconnecting"). One loop,
 /// awaited by the host; nothing fire-and-forget. Each event is accepted by the publisher before the next
 /// stanza is read, so a full buffer (backpressure policy) stops reading and the XMPP server buffers, and
 /// nothing already read is lost on a reconnect.
@@ -157,11 +157,11 @@ public sealed partial class XmppComponentService(
         }
 
         var result = classifier.Classify(stanza, time.GetUtcNow());
-        foreach (var reason in result.Skips) metrics.StanzaSkipped(reason.Label());
+        if (result.Skip is { } reason) metrics.StanzaSkipped(reason.Label());
         // The classifier raises this once per advertisement that takes presence away, so log every time.
         if (result.PresencePermissionMissing) LogNoPresencePrivilege();
         if (result.Fault is { } fault) LogClassifierFault(fault, name);
-        foreach (var e in result.Events)
+        if (result.Event is { } e)
         {
             metrics.EventProduced(e.Kind.Name());
             try

@@ -9,10 +9,23 @@ namespace XmppRabbitComponent.Publishing;
 /// Turns an event into what goes on the wire: the one place that decides whether its kind is enabled
 /// (<c>EventPusher:Rabbit:*Exchange:Enabled</c>), routes it (exchange, routing key), serializes it, gives it its stable
 /// <c>message_id</c> and builds its AMQP properties (<c>docs/publishing.md</c>, "Message properties"). Pure apart from
-/// the clock; thread-safe.
+/// the clock; thread-safe. With <paramref name="cloudEvents"/> (<c>EventPusher:Format</c> = <c>cloudevents</c>) every
+/// envelope also carries the CloudEvents attributes as headers; without it (<c>seed</c>) there are no headers.
 /// </summary>
-internal sealed class EnvelopeFactory(RabbitOptions rabbit, EventPusherRabbitOptions exchanges, TimeProvider time)
+internal sealed class EnvelopeFactory(RabbitOptions rabbit, EventPusherRabbitOptions exchanges, TimeProvider time, CloudEventsAttributes? cloudEvents = null)
 {
+    /// <summary>The factory of the configured <c>EventPusher:Format</c>.</summary>
+    /// <param name="rabbit">The <c>Rabbit</c> section (delivery mode, app id).</param>
+    /// <param name="pusher">The <c>EventPusher</c> section (exchanges, format, CloudEvents type prefix).</param>
+    /// <param name="time">The clock of message ids and timestamps.</param>
+    /// <param name="componentDomain"><c>Xmpp:ComponentDomain</c>, the CloudEvents <c>source</c>; needed only by the <c>cloudevents</c> format.</param>
+    /// <exception cref="ArgumentException">The <c>cloudevents</c> format without a component domain.</exception>
+    public static EnvelopeFactory For(RabbitOptions rabbit, EventPusherOptions pusher, string? componentDomain, TimeProvider time) =>
+        new(rabbit, pusher.Rabbit, time, pusher.ParsedFormat() != EventFormat.CloudEvents ? null
+            : new CloudEventsAttributes(
+                string.IsNullOrEmpty(componentDomain) ? throw new ArgumentException("EventPusher:Format cloudevents needs Xmpp:ComponentDomain (the CloudEvents source)", nameof(componentDomain)) : componentDomain,
+                pusher.CloudEvents.TypePrefix));
+
     private readonly EventRouter _router = new(exchanges);
     private readonly DeliveryModes _deliveryMode = rabbit.Persistent ? DeliveryModes.Persistent : DeliveryModes.Transient;
 
@@ -51,14 +64,16 @@ internal sealed class EnvelopeFactory(RabbitOptions rabbit, EventPusherRabbitOpt
             return null;
         }
         var now = time.GetUtcNow();
-        return new PublishEnvelope(route.Exchange, route.RoutingKey, e.Kind.Name(), body, Guid.CreateVersion7(now).ToString(), now.ToUnixTimeSeconds());
+        var id = Guid.CreateVersion7(now).ToString();
+        return new PublishEnvelope(route.Exchange, route.RoutingKey, e.Kind.Name(), body, id, now.ToUnixTimeSeconds(),
+            cloudEvents?.Headers(e.Kind, id, e.RoutingUser, now));
     }
 
     /// <summary>
     /// Fresh AMQP properties for one publish of <paramref name="e"/> (the client writes a sequence-number header into
     /// them when it tracks confirms, so they are never shared): <c>content_type=application/json</c>,
     /// <c>delivery_mode</c> from <c>Rabbit:Persistent</c>, <c>message_id</c>, <c>timestamp</c>, <c>type</c> = the event
-    /// kind, <c>app_id</c> from <c>Rabbit:AppId</c>.
+    /// kind, <c>app_id</c> from <c>Rabbit:AppId</c>; in the <c>cloudevents</c> format a copy of the envelope's headers.
     /// </summary>
     public BasicProperties Properties(PublishEnvelope e) => new()
     {
@@ -68,5 +83,6 @@ internal sealed class EnvelopeFactory(RabbitOptions rabbit, EventPusherRabbitOpt
         Timestamp = new AmqpTimestamp(e.UnixSeconds),
         Type = e.Type,
         AppId = rabbit.AppId,
+        Headers = e.Headers is null ? null : new Dictionary<string, object?>(e.Headers),
     };
 }

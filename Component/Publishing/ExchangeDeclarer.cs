@@ -17,7 +17,7 @@ public sealed record ExchangeSpec(string Name, string Type, bool Durable, bool A
 }
 
 /// <summary>
-/// An exchange exists on the broker with parameters other than the configured ones (issue "Connection lifecycle";
+/// An exchange exists on the broker with parameters other than the configured ones (docs/publishing.md, "Start-up and fatal errors";
 /// beats the reference's #4446, which gave no reason). Fatal: start-up stops.
 /// </summary>
 public sealed class ExchangeMismatchException : Exception

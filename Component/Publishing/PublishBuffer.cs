@@ -3,7 +3,7 @@ using XmppRabbitComponent.Configuration;
 namespace XmppRabbitComponent.Publishing;
 
 /// <summary>
-/// The bounded buffer between the XMPP side and the workers (issue "No loss across outages"). One FIFO worker queue per
+/// The bounded buffer between the XMPP side and the workers (docs/publishing.md, "Buffer"). One FIFO worker queue per
 /// worker (or a single shared queue for <c>available_worker</c>). Bounds: <c>Rabbit:MaxBufferedEvents</c> over all
 /// queues, and <c>Rabbit:MaxWorkerQueueLen</c> per queue when there is more than one queue (0 = no queue bound).
 /// When a bound is reached:

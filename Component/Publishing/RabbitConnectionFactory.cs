@@ -6,8 +6,8 @@ using XmppRabbitComponent.Configuration;
 namespace XmppRabbitComponent.Publishing;
 
 /// <summary>
-/// Builds the client's <see cref="ConnectionFactory"/> and endpoint list from <see cref="RabbitOptions"/> (issue
-/// "Connection lifecycle"): <c>Rabbit:Hosts</c> (several brokers of a cluster; the client tries them in random order
+/// Builds the client's <see cref="ConnectionFactory"/> and endpoint list from <see cref="RabbitOptions"/> (docs/publishing.md,
+/// "Connection"): <c>Rabbit:Hosts</c> (several brokers of a cluster; the client tries them in random order
 /// on every connect), TLS (<c>amqps</c>) with an optional private CA and client certificate, server name check on by
 /// default. The client's own automatic recovery is off: the publisher reconnects and re-declares itself.
 /// </summary>

@@ -45,13 +45,14 @@ public sealed partial class RabbitEventPublisher : IEventPublisher, IHostedServi
     /// <param name="logger">Log sink; the password is never logged.</param>
     /// <param name="time">Clock and timers (a fake one in tests).</param>
     /// <param name="fatal">Told about a fatal configuration error after start-up; optional (then it is only logged).</param>
+    /// <param name="xmpp">The <c>Xmpp</c> section: its component domain is the CloudEvents <c>source</c>; needed only by <c>EventPusher:Format</c> = <c>cloudevents</c>.</param>
     public RabbitEventPublisher(IOptions<RabbitOptions> rabbit, IOptions<EventPusherOptions> pusher, ComponentMetrics metrics,
-        ILogger<RabbitEventPublisher> logger, TimeProvider time, IFatalErrorHandler? fatal = null)
+        ILogger<RabbitEventPublisher> logger, TimeProvider time, IFatalErrorHandler? fatal = null, IOptions<XmppOptions>? xmpp = null)
     {
         _o = rabbit.Value;
         _logger = logger;
         _time = time;
-        _envelopes = new EnvelopeFactory(_o, pusher.Value.Rabbit, time);
+        _envelopes = EnvelopeFactory.For(_o, pusher.Value, xmpp?.Value.ComponentDomain, time);
         _selector = new WorkerSelector(_o.ParsedStrategy(), _o.Workers);
         _ledger = new PublishLedger(metrics, time, _o.StallTimeout);
         _buffer = new PublishBuffer(_selector.Queues, _o.MaxBufferedEvents, _o.MaxWorkerQueueLen, _o.ParsedBufferFullPolicy(),

@@ -4,7 +4,7 @@ using XmppRabbitComponent.Configuration;
 namespace XmppRabbitComponent.Publishing;
 
 /// <summary>
-/// Picks the buffer queue (= worker) for an event (issue "Pool"). Pure: no I/O, no clock.
+/// Picks the buffer queue (= worker) for an event (docs/publishing.md, "Ordering"). Pure: no I/O, no clock.
 /// <list type="bullet">
 /// <item><c>user_hash</c>: FNV-1a (32 bit) of the UTF-8 bare JID modulo the worker count. Stable across
 /// processes, so one user's events always go through one worker, one channel, in order.</item>

@@ -119,7 +119,15 @@ public sealed partial class ComponentConnection
 
     private async ValueTask<ReadResult> ReadWithTimeoutAsync(CancellationToken ct)
     {
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(ct, _lifetime.Token);
+        // One timeout source per caller token, re-armed for each read; replaced only once it has fired (a read that
+        // timed out ends the stream, so that happens only when handling the previous frames outlasted the timeout).
+        if (_readTimeout is null || _readTimeoutFor != ct || !_readTimeout.TryReset())
+        {
+            _readTimeout?.Dispose();
+            _readTimeout = CancellationTokenSource.CreateLinkedTokenSource(ct, _lifetime.Token);
+            _readTimeoutFor = ct;
+        }
+        var timeout = _readTimeout;
         timeout.CancelAfter(_options.ReadTimeout);
         try
         {

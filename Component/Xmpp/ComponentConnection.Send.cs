@@ -29,24 +29,28 @@ public sealed partial class ComponentConnection
         await Task.Yield(); // run apart from the constructor
         var reader = _outbox.Reader;
         var token = _lifetime.Token;
+        // One idle timer source, re-armed for each wait; replaced only after it fired (a keepalive was due).
+        var idle = CancellationTokenSource.CreateLinkedTokenSource(token);
         try
         {
             while (true)
             {
                 bool more;
-                using (var idle = CancellationTokenSource.CreateLinkedTokenSource(token))
+                if (!idle.TryReset())
                 {
-                    idle.CancelAfter(_options.KeepaliveInterval);
-                    try
-                    {
-                        more = await reader.WaitToReadAsync(idle.Token).ConfigureAwait(false);
-                    }
-                    catch (OperationCanceledException) when (!token.IsCancellationRequested)
-                    {
-                        _writer.Write(" "u8);
-                        await FlushAsync(token).ConfigureAwait(false);
-                        continue;
-                    }
+                    idle.Dispose();
+                    idle = CancellationTokenSource.CreateLinkedTokenSource(token);
+                }
+                idle.CancelAfter(_options.KeepaliveInterval);
+                try
+                {
+                    more = await reader.WaitToReadAsync(idle.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!token.IsCancellationRequested)
+                {
+                    _writer.Write(" "u8);
+                    await FlushAsync(token).ConfigureAwait(false);
+                    continue;
                 }
                 if (!more) return; // completed: the final bytes (if any) were written
                 while (reader.TryRead(out var bytes)) _writer.Write(bytes.Span);
@@ -57,6 +61,10 @@ public sealed partial class ComponentConnection
         {
             _outbox.Writer.TryComplete(e);
             throw;
+        }
+        finally
+        {
+            idle.Dispose();
         }
     }
 

@@ -44,6 +44,8 @@ public sealed partial class ComponentConnection : IAsyncDisposable
     private readonly TaskCompletionSource _readEnded = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly Task _writeLoop;
     private StanzaParser? _parser;
+    private CancellationTokenSource? _readTimeout;
+    private CancellationToken _readTimeoutFor;
     private ReadResult _pending;
     private bool _hasPending;
     private readonly Lock _gate = new();
@@ -261,6 +263,7 @@ public sealed partial class ComponentConnection : IAsyncDisposable
             LogCloseProblem(_logger, e);
         }
         await _stream.DisposeAsync().ConfigureAwait(false);
+        _readTimeout?.Dispose();
         _lifetime.Dispose();
     }
 

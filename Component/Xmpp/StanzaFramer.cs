@@ -56,6 +56,20 @@ public sealed class StanzaFramer
     private const ulong FnvOffset = 14695981039346656037UL, FnvPrime = 1099511628211UL;
     private static ReadOnlySpan<byte> CDataMarker => "CDATA["u8;
 
+    // Bytes the fast path stops at, per state: the state's markup bytes, control characters (checked by
+    // CheckUtf8) and every non-ASCII byte (UTF-8 validation).
+    private static readonly SearchValues<byte> ContentStops = Stops("<&"u8);
+    private static readonly SearchValues<byte> AttrValueStops = Stops("<&'\""u8);
+    private static readonly SearchValues<byte> CDataStops = Stops("]"u8);
+
+    private static SearchValues<byte> Stops(ReadOnlySpan<byte> markup)
+    {
+        var bytes = new List<byte>(markup.ToArray());
+        for (var b = 0; b < 0x20; b++) bytes.Add((byte)b);
+        for (var b = 0x80; b <= 0xFF; b++) bytes.Add((byte)b);
+        return SearchValues.Create(bytes.ToArray());
+    }
+
     private readonly int _maxFrameBytes, _maxDepth, _maxAttributes;
     private readonly ulong[] _nameStack;
 
@@ -115,6 +129,22 @@ public sealed class StanzaFramer
             var span = segment.Span;
             for (var i = 0; i < span.Length; i++, offset++)
             {
+                // Fast path: a run of plain ASCII in text, an attribute value or CDATA changes no state but the
+                // offset (each such byte is a valid XML Char, needs no UTF-8 check and is not markup), so it is
+                // skipped in one vectorized search; the run stops before the byte that would exceed the frame limit.
+                if (_utf8Need == 0 && (_state is State.Content or State.AttrValue || (_state == State.CData && _brackets == 0)))
+                {
+                    var run = span[i..].IndexOfAny(_state switch { State.Content => ContentStops, State.AttrValue => AttrValueStops, _ => CDataStops });
+                    if (run < 0) run = span.Length - i;
+                    run = (int)Math.Min(run, _maxFrameBytes - (offset - _frameStart));
+                    if (run > 0)
+                    {
+                        i += run;
+                        offset += run;
+                        if (i == span.Length) break;
+                    }
+                }
+
                 FrameKind? done;
                 try
                 {

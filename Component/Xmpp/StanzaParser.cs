@@ -36,13 +36,30 @@ public sealed record StreamHeader(
 /// namespace (e.g. <c>jabber:client</c> inside XEP-0297 <c>&lt;forwarded/&gt;</c>). Never uses
 /// <c>XElement.Parse</c>/<c>XDocument.Parse</c>, which process DTDs. Pure: no I/O.
 /// </summary>
+/// <remarks>
+/// One <see cref="XmlReader"/> (and its name table) serves every frame of the stream: each frame is fed to it
+/// followed by an end-of-frame marker (a processing instruction), and the reader must meet the marker right after
+/// the frame's one element. A frame holding <c>&lt;?</c> anywhere (a processing instruction, refused, or CDATA text)
+/// is read by a reader of its own, so no frame can forge the marker. Creating a reader per frame cost more than the rest of
+/// the parse. The reader is replaced after any error and once its name table holds
+/// <see cref="MaxNamesPerReader"/> distinct names, so a stream of ever-new names cannot grow it without bound.
+/// </remarks>
 public sealed class StanzaParser
 {
     private static readonly XName StreamError = XName.Get("error", XmppNamespaces.Streams);
     private static readonly XName StreamErrorText = XName.Get("text", StreamErrorConditions.Namespace);
 
+    /// <summary>Distinct names (element and attribute names, prefixes, namespace URIs) one reader may atomize before it is replaced.</summary>
+    public const int MaxNamesPerReader = 4096;
+
+    private const string FrameEndTarget = "xrc-frame-end";
+    private static readonly byte[] FrameEnd = "<?xrc-frame-end?>"u8.ToArray();
+
     private readonly XmlReaderSettings _settings;
     private readonly StreamHeader _header;
+    private readonly FrameFeed _feed = new(FrameEnd);
+    private CountingNameTable? _names;
+    private XmlReader? _reader;
 
     /// <summary>Creates a parser for stanzas of the stream that <paramref name="header"/> opened.</summary>
     public StanzaParser(StreamHeader header)
@@ -102,34 +119,137 @@ public sealed class StanzaParser
     /// comment or processing instruction.</exception>
     public XElement Parse(ReadOnlySequence<byte> frame)
     {
-        var length = checked((int)frame.Length);
-        var rented = ArrayPool<byte>.Shared.Rent(length);
         try
         {
-            frame.CopyTo(rented);
-            using var stream = new MemoryStream(rented, 0, length, writable: false);
-            using var reader = XmlReader.Create(stream, _settings, CreateContext());
-            if (reader.MoveToContent() != XmlNodeType.Element)
-                throw new XmppProtocolException(StreamErrorCondition.NotWellFormed, "a stanza frame must hold one element");
-            var element = (XElement)XNode.ReadFrom(reader);
-            // ReadFrom leaves the reader after the element; nothing but whitespace may follow within the frame.
-            while (reader.Read())
+            XElement element;
+            if (MayHoldMarkup(frame))
             {
-                if (reader.NodeType is not (XmlNodeType.Whitespace or XmlNodeType.SignificantWhitespace))
-                    throw Violation(reader.NodeType);
+                // "<?" in a frame is a processing instruction (refused) or text of a CDATA section: a reader of its own
+                // reads such a frame, so that nothing in a frame can pass for the end-of-frame marker.
+                using var alone = XmlReader.Create(new FrameFeed(null).Load(frame), _settings, CreateContext(new NameTable()));
+                element = ReadFrame(alone, marker: false);
             }
-            CheckRestricted(element);
+            else
+            {
+                _feed.Load(frame);
+                // The reader reads its first bytes when it is created, so it is created with the first frame loaded.
+                _reader ??= XmlReader.Create(_feed, _settings, CreateContext(_names = new CountingNameTable()));
+                element = ReadFrame(_reader, marker: true);
+                if (_names!.Count > MaxNamesPerReader) Discard();
+            }
             if (element.Name == StreamError) throw ToStreamError(element);
             return element;
         }
         catch (XmlException e)
         {
+            Discard();
             throw new XmppProtocolException(StreamErrorCondition.NotWellFormed, e.Message, e);
         }
-        finally
+        catch (FrameFeed.UnderrunException)
         {
-            ArrayPool<byte>.Shared.Return(rented);
+            Discard();
+            throw new XmppProtocolException(StreamErrorCondition.NotWellFormed, "the frame ends inside an element");
         }
+        catch
+        {
+            Discard();
+            throw;
+        }
+    }
+
+    private static bool MayHoldMarkup(ReadOnlySequence<byte> frame)
+    {
+        if (frame.IsSingleSegment) return frame.FirstSpan.IndexOf("<?"u8) >= 0;
+        var reader = new SequenceReader<byte>(frame);
+        return reader.TryReadTo(out ReadOnlySequence<byte> _, "<?"u8, advancePastDelimiter: false);
+    }
+
+    private void Discard()
+    {
+        _reader?.Dispose();
+        _reader = null;
+        _names = null;
+    }
+
+    // One frame: exactly one element, then (whitespace and) the end-of-frame marker. Builds the tree as
+    // XNode.ReadFrom would (attributes without a prefix are in no namespace, xmlns included; adjacent text merges;
+    // an element with an end tag and no content has empty content), refusing comments, processing instructions and
+    // DTD constructs (RFC 6120 §11.1) wherever they appear.
+    private static XElement ReadFrame(XmlReader reader, bool marker)
+    {
+        if (!reader.Read()) throw new XmppProtocolException(StreamErrorCondition.NotWellFormed, "a stanza frame must hold one element");
+        while (reader.NodeType is XmlNodeType.Whitespace or XmlNodeType.SignificantWhitespace)
+            if (!reader.Read()) throw new XmppProtocolException(StreamErrorCondition.NotWellFormed, "a stanza frame must hold one element");
+        if (reader.NodeType != XmlNodeType.Element) throw marker && IsFrameEnd(reader)
+            ? new XmppProtocolException(StreamErrorCondition.NotWellFormed, "a stanza frame must hold one element")
+            : Violation(reader.NodeType);
+
+        var root = NewElement(reader);
+        if (!reader.IsEmptyElement)
+        {
+            var current = root;
+            while (true)
+            {
+                if (!reader.Read()) throw new XmppProtocolException(StreamErrorCondition.NotWellFormed, "the frame ends inside an element");
+                switch (reader.NodeType)
+                {
+                    case XmlNodeType.Element:
+                        var child = NewElement(reader);
+                        current.Add(child);
+                        if (!reader.IsEmptyElement) current = child;
+                        continue;
+                    case XmlNodeType.EndElement:
+                        if (current.IsEmpty) current.Add(string.Empty);
+                        if (ReferenceEquals(current, root)) break;
+                        current = current.Parent!;
+                        continue;
+                    case XmlNodeType.Text or XmlNodeType.Whitespace or XmlNodeType.SignificantWhitespace:
+                        current.Add(reader.Value);
+                        continue;
+                    case XmlNodeType.CDATA:
+                        current.Add(new XCData(reader.Value));
+                        continue;
+                    case XmlNodeType.ProcessingInstruction when marker && reader.LocalName == FrameEndTarget:
+                        // Only our marker can be here (a frame holding "<?" has a reader of its own): the frame ended early.
+                        throw new XmppProtocolException(StreamErrorCondition.NotWellFormed, "the frame ends inside an element");
+                    default:
+                        throw Violation(reader.NodeType);
+                }
+                break;
+            }
+        }
+
+        // Nothing but whitespace may follow the element within the frame.
+        while (true)
+        {
+            if (!reader.Read())
+            {
+                if (!marker) return root;
+                throw new XmppProtocolException(StreamErrorCondition.NotWellFormed, "unexpected end of the frame");
+            }
+            if (reader.NodeType is XmlNodeType.Whitespace or XmlNodeType.SignificantWhitespace) continue;
+            if (marker && IsFrameEnd(reader)) return root;
+            throw Violation(reader.NodeType);
+        }
+    }
+
+    private static bool IsFrameEnd(XmlReader reader) =>
+        reader.NodeType == XmlNodeType.ProcessingInstruction && reader.Depth == 0 && reader.LocalName == FrameEndTarget && reader.Value.Length == 0;
+
+    private static XElement NewElement(XmlReader reader)
+    {
+        var element = new XElement(XNamespace.Get(reader.NamespaceURI).GetName(reader.LocalName));
+        if (reader.MoveToFirstAttribute())
+        {
+            do
+            {
+                var ns = reader.Prefix.Length == 0 ? XNamespace.None : XNamespace.Get(reader.NamespaceURI);
+                element.Add(new XAttribute(ns.GetName(reader.LocalName), reader.Value));
+            }
+            while (reader.MoveToNextAttribute());
+            reader.MoveToElement();
+        }
+        return element;
     }
 
     /// <summary>Builds the exception for a received <c>&lt;stream:error/&gt;</c> (RFC 6120 §4.9.2): the condition is the
@@ -146,24 +266,12 @@ public sealed class StanzaParser
     {
         XmlNodeType.Comment => new(StreamErrorCondition.RestrictedXml, "XML comment"),
         XmlNodeType.ProcessingInstruction => new(StreamErrorCondition.RestrictedXml, "processing instruction"),
-        XmlNodeType.DocumentType => new(StreamErrorCondition.RestrictedXml, "document type declaration"),
+        XmlNodeType.DocumentType or XmlNodeType.EntityReference => new(StreamErrorCondition.RestrictedXml, "document type declaration"),
         _ => new(StreamErrorCondition.NotWellFormed, $"unexpected {type} after the stanza element"),
     };
 
-    // RFC 6120 §11.1: comments and processing instructions are forbidden. The framer rejects them first; this is the
-    // second line of defence should a frame arrive from elsewhere.
-    private static void CheckRestricted(XElement element)
+    private XmlParserContext CreateContext(XmlNameTable names)
     {
-        foreach (var node in element.DescendantNodes())
-        {
-            if (node is XComment) throw Violation(XmlNodeType.Comment);
-            if (node is XProcessingInstruction) throw Violation(XmlNodeType.ProcessingInstruction);
-        }
-    }
-
-    private XmlParserContext CreateContext()
-    {
-        var names = new NameTable();
         var manager = new XmlNamespaceManager(names);
         // Defaults per RFC 6120 §4.8 / XEP-0114, then whatever the header actually declared.
         manager.AddNamespace("", XmppNamespaces.ComponentAccept);
@@ -188,4 +296,79 @@ public sealed class StanzaParser
         MaxCharactersFromEntities = 1024,
         CloseInput = true,
     };
+}
+
+/// <summary>
+/// The stream a <see cref="StanzaParser"/>'s reader reads: the loaded frame's bytes, then the end-of-frame marker.
+/// Asked for more than that, it throws <see cref="UnderrunException"/>: a frame cut by the framer never needs more.
+/// Without a marker it simply ends after the frame.
+/// </summary>
+internal sealed class FrameFeed(byte[]? marker) : Stream
+{
+    /// <summary>The reader wanted bytes past the end-of-frame marker.</summary>
+    internal sealed class UnderrunException() : Exception("read past the end of the frame");
+
+    private ReadOnlySequence<byte> _frame;
+    private int _markerAt;
+
+    public FrameFeed Load(ReadOnlySequence<byte> frame)
+    {
+        _frame = frame;
+        _markerAt = 0;
+        return this;
+    }
+
+    public override int Read(Span<byte> buffer)
+    {
+        if (!_frame.IsEmpty)
+        {
+            var n = (int)Math.Min(buffer.Length, _frame.Length);
+            _frame.Slice(0, n).CopyTo(buffer);
+            _frame = _frame.Slice(n);
+            return n;
+        }
+        if (marker is null) return 0;
+        if (_markerAt < marker.Length)
+        {
+            var n = Math.Min(buffer.Length, marker.Length - _markerAt);
+            marker.AsSpan(_markerAt, n).CopyTo(buffer);
+            _markerAt += n;
+            return n;
+        }
+        throw new UnderrunException();
+    }
+
+    public override int Read(byte[] buffer, int offset, int count) => Read(buffer.AsSpan(offset, count));
+    public override bool CanRead => true;
+    public override bool CanSeek => false;
+    public override bool CanWrite => false;
+    public override long Length => throw new NotSupportedException();
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+    public override void Flush() { }
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+    public override void SetLength(long value) => throw new NotSupportedException();
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
+}
+
+/// <summary>A <see cref="NameTable"/> that counts the distinct strings it holds.</summary>
+internal sealed class CountingNameTable : XmlNameTable
+{
+    private readonly NameTable _inner = new();
+
+    public int Count { get; private set; }
+
+    public override string Add(char[] array, int offset, int length) =>
+        _inner.Get(array, offset, length) ?? Counted(_inner.Add(array, offset, length));
+
+    public override string Add(string array) => _inner.Get(array) ?? Counted(_inner.Add(array));
+
+    public override string? Get(char[] array, int offset, int length) => _inner.Get(array, offset, length);
+
+    public override string? Get(string array) => _inner.Get(array);
+
+    private string Counted(string s)
+    {
+        Count++;
+        return s;
+    }
 }
