@@ -101,6 +101,15 @@ public sealed class ContainerServers : ITestServerBackend
         _ => throw new ArgumentException($"unknown broker '{instance}' (main, second)", nameof(instance)),
     };
 
+    /// <summary>Runs <c>rabbitmqctl ARGS</c> inside the broker container <paramref name="instance"/> (<c>main</c>, <c>second</c>): the container's <c>rabbitmq.sh ctl</c>.</summary>
+    public async Task<(int ExitCode, string Stdout, string Stderr)> RabbitCtlAsync(string instance, params string[] args)
+    {
+        await StartAsync();
+        var broker = (ServerContainer)Rabbit(instance);
+        var r = await broker.Container.ExecAsync(["rabbitmqctl", .. args]);
+        return ((int)(r.ExitCode ?? -1), r.Stdout, r.Stderr);
+    }
+
     /// <summary>
     /// Builds missing images, starts the containers (in parallel) and copies the broker's test CA and client certificate
     /// to <c>XRC_RABBIT_TLS_DIR</c>. Runs once; a failure is kept and thrown again to every later caller.
