@@ -1,6 +1,9 @@
 using Microsoft.Extensions.Options;
 using XmppRabbitComponent.Hosting;
 
+// A container's HEALTHCHECK: ask the running component's /health/ready and exit 0 or 1.
+if (args is [HealthProbe.Switch, .. var probeArgs]) return await HealthProbe.RunAsync(probeArgs);
+
 try
 {
     if (ConfigCheck.Requested(args, out var rest)) return await ConfigCheck.RunAsync(rest, Console.Out, Console.Error);

@@ -111,20 +111,7 @@ write_tls_config() {
     local t="$DIR/tls"
     if [ ! -f "$t/client.pem" ]; then
         command -v openssl >/dev/null || xrc_die "openssl is needed for the TLS listener (apt-get install openssl)"
-        mkdir -p "$t"
-        (
-            cd "$t"
-            openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 3650 -subj "/CN=xrc-test-ca" 2>/dev/null
-            for who in server client; do
-                openssl req -newkey rsa:2048 -nodes -keyout "$who.key" -out "$who.csr" -subj "/CN=$who.localhost" 2>/dev/null
-            done
-            printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >server.ext
-            printf 'extendedKeyUsage=clientAuth\n' >client.ext
-            for who in server client; do
-                openssl x509 -req -in "$who.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -out "$who.crt" -days 3650 -extfile "$who.ext" 2>/dev/null
-            done
-            cat client.crt client.key >client.pem
-        )
+        "$XRC_TEST_DIR/tls-certs.sh" "$t"
     fi
     cat >>"$RABBITMQ_CONFIG_FILE" <<CONF
 listeners.ssl.default = $HOST:$TLS_PORT

@@ -20,10 +20,10 @@ log = {
     { levels = { min = "@LOG_LEVEL@" }, to = "file", filename = "@DIR@/prosody.log" };
 }
 
-interfaces = { "127.0.0.1" }
+interfaces = { "@INTERFACE@" } -- 127.0.0.1; 0.0.0.0 in the container image
 c2s_ports = { @C2S_PORT@ }
 component_ports = { @COMPONENT_PORT@ }
-component_interfaces = { "127.0.0.1" }
+component_interfaces = { "@INTERFACE@" }
 -- No s2s, no HTTP, no direct TLS: nothing but the two ports above is opened.
 s2s_ports = { }
 c2s_direct_tls_ports = { }

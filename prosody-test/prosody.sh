@@ -15,7 +15,7 @@
 #
 # Environment overrides: XRC_PROSODY_C2S_PORT, XRC_PROSODY_COMPONENT_PORT, XRC_COMPONENT_DOMAIN,
 # XRC_COMPONENT_SECRET, XRC_PORT_OFFSET, XRC_PROSODY_START_TIMEOUT (seconds, default 20),
-# XRC_PROSODY_LOG_LEVEL (default info; debug shows every stanza).
+# XRC_PROSODY_LOG_LEVEL (default info; debug shows every stanza), XRC_PROSODY_INTERFACE (default 127.0.0.1).
 set -euo pipefail
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 # shellcheck source=../ejabberd-test/lib.sh
@@ -24,6 +24,7 @@ HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)"
 usage() { echo "usage: $0 {start|stop|restart|kill|status|reset}" >&2; exit 2; }
 
 HOST=127.0.0.1
+INTERFACE=${XRC_PROSODY_INTERFACE:-127.0.0.1} # where it listens (0.0.0.0 in containers/prosody)
 DOMAIN=localhost
 OFFSET=${XRC_PORT_OFFSET:-0}
 C2S_PORT=${XRC_PROSODY_C2S_PORT:-$((5332 + OFFSET))}
@@ -65,6 +66,7 @@ render() {
     chmod 700 "$DIR"
     sed -e "s|@C2S_PORT@|$C2S_PORT|g" \
         -e "s|@COMPONENT_PORT@|$COMPONENT_PORT|g" \
+        -e "s|@INTERFACE@|$INTERFACE|g" \
         -e "s|@COMPONENT_DOMAIN@|$COMPONENT_DOMAIN|g" \
         -e "s|@COMPONENT_SECRET@|$COMPONENT_SECRET|g" \
         -e "s|@LOG_LEVEL@|$LOG_LEVEL|g" \

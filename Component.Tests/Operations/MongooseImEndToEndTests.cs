@@ -79,9 +79,10 @@ public sealed class MongooseImEndToEndTests
     /// <summary>The channels open on the connection named <paramref name="connectionName"/>, from <c>rabbitmqctl list_connections</c>.</summary>
     private static async Task<int> ChannelsAsync(string connectionName)
     {
-        var (code, output, error) = await Tool.RunAsync("bash",
-            [Path.Combine(ServerControl.RepositoryRoot, "ejabberd-test", "rabbitmq.sh"), "ctl", "main", "-q", "list_connections", "channels", "client_properties"],
-            TimeSpan.FromSeconds(60));
+        string[] ctl = ["-q", "list_connections", "channels", "client_properties"];
+        var (code, output, error) = TestServers.Backend is ContainerServers containers
+            ? await containers.RabbitCtlAsync("main", ctl)
+            : await Tool.RunAsync("bash", [Path.Combine(ServerControl.RepositoryRoot, "ejabberd-test", "rabbitmq.sh"), "ctl", "main", .. ctl], TimeSpan.FromSeconds(60));
         if (code != 0) Assert.Fail($"rabbitmqctl list_connections failed ({code}): {error}");
         var lines = output.Split('\n').Where(l => l.Contains($"\"{connectionName}\"")).ToList();
         Assert.That(lines, Has.Count.EqualTo(1), $"one connection named {connectionName}:\n{output}");

@@ -22,9 +22,10 @@ internal static class RabbitTestEnv
 
     private static string Env(string name, string fallback) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : fallback;
 
-    /// <summary>Fails (never skips) when nothing listens on <paramref name="port"/>.</summary>
+    /// <summary>Starts the run's servers when that is the back end's job (containers), then fails (never skips) when nothing listens on <paramref name="port"/>.</summary>
     public static void RequireBroker(int port)
     {
+        Support.TestServers.EnsureStartedAsync().GetAwaiter().GetResult();
         using var c = new TcpClient();
         try { c.Connect(Host, port); }
         catch (SocketException)

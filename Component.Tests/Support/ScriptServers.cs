@@ -13,7 +13,7 @@ namespace XmppRabbitComponent.Tests.Support;
 public sealed class ScriptServers : ITestServerBackend
 {
     /// <inheritdoc />
-    public string Name => "scripts";
+    public string Name => "processes";
 
     /// <inheritdoc />
     public IXmppServerControl Xmpp(XmppServerKind kind) => kind switch
@@ -27,7 +27,7 @@ public sealed class ScriptServers : ITestServerBackend
     public IServerControl Rabbit(string instance) => new Script($"RabbitMQ {instance}", "ejabberd-test/rabbitmq.sh", instance);
 
     /// <inheritdoc />
-    public Task<string> StartAsync() => Task.FromResult("servers: scripts (started by ejabberd-test/servers.sh)");
+    public Task<string> StartAsync() => Task.FromResult("servers: processes (started by ejabberd-test/servers.sh)");
 
     /// <inheritdoc />
     public Task StopAsync() => Task.CompletedTask; // they stay up for the next run; ejabberd-test/servers.sh stop ends them
@@ -51,61 +51,28 @@ public sealed class ScriptServers : ITestServerBackend
         public async Task RestartAsync() { await RunAsync("stop"); await RunAsync("start"); }
         public Task KillAsync() => RunAsync("kill");
 
-        private async Task RunAsync(string verb)
-        {
-            var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot };
-            psi.ArgumentList.Add(Path.Combine(RepositoryRoot, script));
-            psi.ArgumentList.Add(verb);
-            if (argument is not null) psi.ArgumentList.Add(argument);
-            using var p = Process.Start(psi)!;
-            var stdout = p.StandardOutput.ReadToEndAsync();
-            var stderr = p.StandardError.ReadToEndAsync();
-            using var cts = new CancellationTokenSource(TimeSpan.FromMinutes(2));
-            await p.WaitForExitAsync(cts.Token);
-            if (p.ExitCode != 0)
-                throw new InvalidOperationException($"{script} {verb} {argument} exited {p.ExitCode}: {await stdout}{await stderr}");
-        }
+        private Task RunAsync(string verb) =>
+            RunScriptAsync(script, TimeSpan.FromMinutes(2), argument is null ? [verb] : [verb, argument]);
+    }
+
+    /// <summary>Runs <c>bash SCRIPT ARGS</c> (a path below the repository root) from the repository root; a non-zero exit, or none within <paramref name="timeout"/>, throws with the script's output.</summary>
+    internal static async Task RunScriptAsync(string script, TimeSpan timeout, params string[] args)
+    {
+        var psi = new ProcessStartInfo("bash") { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = RepositoryRoot };
+        psi.ArgumentList.Add(Path.Combine(RepositoryRoot, script));
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        using var cts = new CancellationTokenSource(timeout);
+        await p.WaitForExitAsync(cts.Token);
+        if (p.ExitCode != 0)
+            throw new InvalidOperationException($"{script} {string.Join(' ', args)} exited {p.ExitCode}: {await stdout}{await stderr}");
     }
 
     private sealed class XmppScript(XmppServerKind kind, string name, string script) : Script(name, script), IXmppServerControl
     {
         public XmppServerKind Kind => kind;
         public XmppTestServers Facts { get; } = XmppTestServers.For(kind);
-    }
-}
-
-/// <summary>
-/// Adapter of the Testcontainers servers of <see cref="ContainerServers"/> (ejabberd and RabbitMQ on the default host
-/// ports) to <see cref="ITestServerBackend"/>. Testcontainers has no SIGKILL: kill is a stop (docker stop: SIGTERM,
-/// then SIGKILL). Containers keep their file system across stop/start, so durable queues survive as with the scripts.
-/// </summary>
-internal sealed class ContainerServersBackend : ITestServerBackend
-{
-    public string Name => "containers";
-
-    public IXmppServerControl Xmpp(XmppServerKind kind) => kind == XmppServerKind.Ejabberd
-        ? new XmppContainer(ContainerServers.Ejabberd!)
-        : throw new NotSupportedException($"{kind} has no container back end; run with XRC_SERVERS=scripts (ejabberd-test/servers.sh start)");
-
-    public IServerControl Rabbit(string instance) =>
-        new Container($"RabbitMQ {instance}", instance == "second" ? ContainerServers.RabbitSecond! : ContainerServers.RabbitMain!);
-
-    public Task<string> StartAsync() => Task.FromResult("servers: Testcontainers");
-
-    public Task StopAsync() => ContainerServers.StopAsync();
-
-    private class Container(string name, DotNet.Testcontainers.Containers.IContainer container) : IServerControl
-    {
-        public string Name => name;
-        public Task StartAsync() => container.StartAsync();
-        public Task StopAsync() => container.StopAsync();
-        public async Task RestartAsync() { await container.StopAsync(); await container.StartAsync(); }
-        public Task KillAsync() => container.StopAsync();
-    }
-
-    private sealed class XmppContainer(DotNet.Testcontainers.Containers.IContainer container) : Container("ejabberd", container), IXmppServerControl
-    {
-        public XmppServerKind Kind => XmppServerKind.Ejabberd;
-        public XmppTestServers Facts => XmppTestServers.Current with { C2sPort = 5322, ComponentPort = 5375, RabbitPort = 5673 };
     }
 }

@@ -43,7 +43,7 @@ public interface IXmppServerControl : IServerControl
 /// </summary>
 public interface ITestServerBackend
 {
-    /// <summary>For the log: <c>scripts</c>, <c>containers</c>.</summary>
+    /// <summary>For the log: <c>processes</c>, <c>containers</c>.</summary>
     string Name { get; }
 
     /// <summary>The XMPP server of <paramref name="kind"/>. Throws <see cref="NotSupportedException"/> when this back end cannot run it.</summary>
@@ -52,7 +52,7 @@ public interface ITestServerBackend
     /// <summary>A RabbitMQ broker: <c>main</c> (the one <see cref="XmppTestServers.RabbitPort"/> names) or <c>second</c> (the one crash tests kill).</summary>
     IServerControl Rabbit(string instance);
 
-    /// <summary>Once per run, before any test: makes sure the servers exist (a script back end only reports). Returns a line for the log.</summary>
+    /// <summary>Once per run, before the first test that needs a server: makes sure the servers exist (a script back end only reports, a container back end starts its containers). Returns a line for the log.</summary>
     Task<string> StartAsync();
 
     /// <summary>Once per run, after the last test: removes what <see cref="StartAsync"/> created.</summary>
@@ -65,14 +65,15 @@ public interface ITestServerBackend
 /// <list type="bullet">
 /// <item><c>XRC_XMPP_SERVERS</c>: the XMPP servers to run on, comma- or space-separated (<c>ejabberd,prosody</c>, the default);
 /// <c>ejabberd-test/servers.sh</c> starts Prosody only when it is listed and writes the list into <c>servers.env</c>.</item>
-/// <item><c>XRC_SERVERS</c>: <c>scripts</c> (local processes started by <c>ejabberd-test/servers.sh</c>), <c>containers</c>,
-/// or <c>auto</c> (the default: the script servers when RabbitMQ and the first XMPP server answer on this environment's ports, else
-/// containers when a Docker engine is there).</item>
+/// <item><c>XRC_TEST_SERVERS</c>: <c>processes</c> (local processes started by <c>ejabberd-test/servers.sh</c>,
+/// <see cref="ScriptServers"/>), <c>containers</c> (Testcontainers, <see cref="ContainerServers"/>), or <c>auto</c> (the
+/// default: containers when a Docker engine answers, else processes). <c>XRC_SERVERS</c> is read when it is unset, and
+/// <c>scripts</c> means <c>processes</c>. Containers asked for without an engine fail the whole run with the reason.</item>
 /// </list>
-/// A new back end (containers, say) implements <see cref="ITestServerBackend"/>: <see cref="ITestServerBackend.StartAsync"/>
+/// A back end implements <see cref="ITestServerBackend"/>: <see cref="ITestServerBackend.StartAsync"/>
 /// brings up RabbitMQ <c>main</c> and <c>second</c> and the XMPP servers it can run (with the users and rosters of
 /// <c>ejabberd-test/README.md</c>), <see cref="ITestServerBackend.Xmpp"/> returns a control whose <see cref="IXmppServerControl.Facts"/>
-/// name the ports it mapped, and <see cref="StartAsync"/> selects it for its <c>XRC_SERVERS</c> value. Tests do not change.
+/// name the ports it mapped, and <see cref="SelectAsync"/> selects it for its <c>XRC_TEST_SERVERS</c> value. Tests do not change.
 /// </summary>
 public static class TestServers
 {
@@ -90,29 +91,54 @@ public static class TestServers
     /// <summary>The broker <paramref name="instance"/> (<c>main</c>, <c>second</c>) on the run's back end.</summary>
     public static IServerControl Rabbit(string instance = "main") => Backend.Rabbit(instance);
 
-    /// <summary>Picks the back end from <c>XRC_SERVERS</c> and starts it (see <see cref="ITestServerBackend.StartAsync"/>).</summary>
-    public static async Task<string> StartAsync()
+    /// <summary>
+    /// Picks the back end from <c>XRC_TEST_SERVERS</c> (see above) and returns the line for the log saying which and why.
+    /// Starts nothing: the servers start on the first test that needs them (<see cref="EnsureStartedAsync"/>).
+    /// </summary>
+    public static async Task<string> SelectAsync()
     {
-        var mode = Environment.GetEnvironmentVariable("XRC_SERVERS") is { Length: > 0 } m ? m : "auto";
-        // auto: the script servers win when they answer on the ports of this environment.
-        if (mode == "auto" && (await XmppTestServers.For(XmppKinds[0]).MissingAsync()).Count == 0) mode = "scripts";
-        if (mode == "scripts") return await Backend.StartAsync();
-        try
+        var variable = Environment.GetEnvironmentVariable("XRC_TEST_SERVERS") is not { Length: > 0 } && Environment.GetEnvironmentVariable("XRC_SERVERS") is { Length: > 0 }
+            ? "XRC_SERVERS" : "XRC_TEST_SERVERS";
+        var mode = (Environment.GetEnvironmentVariable(variable) is { Length: > 0 } m ? m : "auto").Trim().ToLowerInvariant();
+        string why;
+        switch (mode)
         {
-            var line = await ContainerServers.StartIfWantedAsync();
-            if (ContainerServers.Active) Backend = new ContainerServersBackend();
-            return line;
+            case "processes" or "scripts":
+                Backend = new ScriptServers();
+                why = $"{variable}={mode}";
+                break;
+            case "containers":
+                if (await ContainerServers.WhyNoEngineAsync() is { } reason)
+                    throw new InvalidOperationException($"{variable}=containers, but {reason}. Start an engine (containers/engine.sh start) or use {variable}=processes.");
+                Backend = new ContainerServers();
+                why = $"{variable}=containers";
+                break;
+            case "auto":
+                var noEngine = await ContainerServers.WhyNoEngineAsync();
+                Backend = noEngine is null ? new ContainerServers() : new ScriptServers();
+                why = noEngine is null ? $"{variable}=auto, a Docker engine answers" : $"{variable}=auto, {noEngine}";
+                break;
+            default:
+                throw new ArgumentException($"{variable}: unknown value '{mode}' (containers, processes, auto)");
         }
-        catch (Exception e) when (mode == "auto")
-        {
-            // A Docker engine that cannot run the containers must not fail the unit tests: the integration tests
-            // then fail one by one, saying which server is missing and how to start it.
-            await ContainerServers.StopAsync();
-            return $"servers: no script servers answer and containers failed ({e.GetType().Name}: {e.Message.Split('\n')[0]}); integration tests will fail with instructions";
-        }
+        return $"servers: {Backend.Name} ({why}); XMPP servers: {string.Join(", ", XmppKinds)}";
     }
 
-    /// <summary>Stops what <see cref="StartAsync"/> started.</summary>
+    private static Task? _started;
+    private static readonly object StartLock = new();
+
+    /// <summary>
+    /// Makes sure the back end's servers exist (once per run; a container back end starts its containers here), and
+    /// writes the back end's line to the test output. A failure is thrown again to every caller.
+    /// </summary>
+    public static Task EnsureStartedAsync()
+    {
+        lock (StartLock) return _started ??= StartBackendAsync();
+    }
+
+    private static async Task StartBackendAsync() => TestContext.Progress.WriteLine(await Backend.StartAsync());
+
+    /// <summary>Stops what <see cref="EnsureStartedAsync"/> started.</summary>
     public static Task StopAsync() => Backend.StopAsync();
 
     internal static IReadOnlyList<XmppServerKind> ParseKinds(string? value)
