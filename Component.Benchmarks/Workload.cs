@@ -10,7 +10,7 @@ namespace XmppRabbitComponent.Benchmarks;
 
 /// <summary>
 /// The stanza stream of the pipeline benchmark, in the exact shape ejabberd 23.01 sends to a component with
-/// mod_service_log and mod_privilege (shared/captures/ejabberd-23.01/main-session.xml):
+/// mod_service_log and mod_privilege (Component.Tests/TestData/captures/main-session.xml, a real ejabberd 23.01 capture):
 /// <list type="bullet">
 /// <item>the privilege advertisement (presence: managed_entity), as ejabberd sends right after the handshake;</item>
 /// <item>every user logs in: the privileged top-level presence and the forwarded copy of the initial presence
