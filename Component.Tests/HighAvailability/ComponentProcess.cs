@@ -38,24 +38,16 @@ internal sealed class ComponentProcess : IAsyncDisposable
     public IReadOnlyList<(DateTime At, string Line)> Lines { get { lock (_lines) return [.. _lines]; } }
 
     /// <summary>The settings every instance of the tests gets: the test servers, short XMPP reconnects, Information logs with timestamps.</summary>
-    public static Dictionary<string, string> BaseSettings(XmppTestServers servers) => new()
+    public static Dictionary<string, string> BaseSettings(XmppTestServers servers)
     {
-        ["Xmpp:Host"] = servers.XmppHost,
-        ["Xmpp:Port"] = servers.ComponentPort.ToString(),
-        ["Xmpp:ComponentDomain"] = servers.ComponentDomain,
-        ["Xmpp:Secret"] = servers.ComponentSecret,
-        ["Xmpp:ReconnectMinDelay"] = "00:00:00.200",
-        ["Xmpp:ReconnectMaxDelay"] = "00:00:02",
-        ["Rabbit:Host"] = servers.RabbitHost,
-        ["Rabbit:Port"] = servers.RabbitPort.ToString(),
-        ["Rabbit:Username"] = servers.RabbitUser,
-        ["Rabbit:Password"] = servers.RabbitPassword,
-        ["Logging:LogLevel:Default"] = "Information",
-        ["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning",
-        ["Logging:Console:FormatterName"] = "simple",
-        ["Logging:Console:FormatterOptions:SingleLine"] = "true",
-        ["Logging:Console:FormatterOptions:TimestampFormat"] = "HH:mm:ss.fff ",
-    };
+        var settings = servers.ComponentSettings();
+        settings["Logging:LogLevel:Default"] = "Information";
+        settings["Logging:LogLevel:Microsoft.AspNetCore"] = "Warning";
+        settings["Logging:Console:FormatterName"] = "simple";
+        settings["Logging:Console:FormatterOptions:SingleLine"] = "true";
+        settings["Logging:Console:FormatterOptions:TimestampFormat"] = "HH:mm:ss.fff ";
+        return settings;
+    }
 
     /// <summary>Starts instance <paramref name="name"/> on HTTP port <paramref name="httpPort"/> with <paramref name="settings"/> (as environment variables).</summary>
     public static ComponentProcess Start(string name, int httpPort, IDictionary<string, string> settings)

@@ -26,21 +26,9 @@ public sealed class ComponentUnderTest : IAsyncDisposable
     /// <summary>Starts the component with the test servers' settings plus <paramref name="overrides"/>; waits for the XMPP stream when <paramref name="waitForXmpp"/>.</summary>
     public static async Task<ComponentUnderTest> StartAsync(XmppTestServers servers, IDictionary<string, string?>? overrides = null, bool waitForXmpp = true)
     {
-        var settings = new Dictionary<string, string?>
-        {
-            ["Urls"] = "http://127.0.0.1:0",
-            ["Xmpp:Host"] = servers.XmppHost,
-            ["Xmpp:Port"] = servers.ComponentPort.ToString(),
-            ["Xmpp:ComponentDomain"] = servers.ComponentDomain,
-            ["Xmpp:Secret"] = servers.ComponentSecret,
-            ["Xmpp:ReconnectMinDelay"] = "00:00:00.200",
-            ["Xmpp:ReconnectMaxDelay"] = "00:00:02",
-            ["Rabbit:Host"] = servers.RabbitHost,
-            ["Rabbit:Port"] = servers.RabbitPort.ToString(),
-            ["Rabbit:Username"] = servers.RabbitUser,
-            ["Rabbit:Password"] = servers.RabbitPassword,
-            ["Logging:LogLevel:Default"] = "Warning",
-        };
+        var settings = servers.ComponentSettings().ToDictionary(kv => kv.Key, kv => (string?)kv.Value);
+        settings["Urls"] = "http://127.0.0.1:0";
+        settings["Logging:LogLevel:Default"] = "Warning";
         if (overrides is not null)
             foreach (var (k, v) in overrides) settings[k] = v;
         var app = ComponentHost.Build([], c => c.AddInMemoryCollection(settings));

@@ -61,6 +61,24 @@ public sealed record XmppTestServers
     // prosody-test/prosody.sh moves its default ports by XRC_PORT_OFFSET (the variables above win).
     private static int PortOffset => int.Parse(Env("XRC_PORT_OFFSET", "0"));
 
+    /// <summary>
+    /// The component settings that point it at these servers (XMPP host, port, domain, secret; broker host, port,
+    /// credentials) with the tests' short XMPP reconnect delays (0.2 s to 2 s); callers add logging and HTTP settings.
+    /// </summary>
+    public Dictionary<string, string> ComponentSettings() => new()
+    {
+        ["Xmpp:Host"] = XmppHost,
+        ["Xmpp:Port"] = ComponentPort.ToString(),
+        ["Xmpp:ComponentDomain"] = ComponentDomain,
+        ["Xmpp:Secret"] = ComponentSecret,
+        ["Xmpp:ReconnectMinDelay"] = "00:00:00.200",
+        ["Xmpp:ReconnectMaxDelay"] = "00:00:02",
+        ["Rabbit:Host"] = RabbitHost,
+        ["Rabbit:Port"] = RabbitPort.ToString(),
+        ["Rabbit:Username"] = RabbitUser,
+        ["Rabbit:Password"] = RabbitPassword,
+    };
+
     private static string Env(string name, string fallback) => Environment.GetEnvironmentVariable(name) is { Length: > 0 } v ? v : fallback;
 
     /// <summary>The servers that do not accept connections: RabbitMQ and, when <paramref name="xmpp"/>, the XMPP server's c2s and component ports.</summary>
