@@ -197,6 +197,56 @@ public sealed class EndToEnd(string host, int port, string componentDll, IReadOn
         return 0;
     }
 
+    /// <summary>Header of the bare paced child's messages: the publish time in <see cref="Stopwatch"/> ticks.</summary>
+    public const string SentHeader = "bench-sent";
+
+    /// <summary>
+    /// The bare paced child (<c>--child-bare-paced</c>): one channel with confirms on, the chat events of a workload
+    /// for <c>--rate</c> events/s over <c>--seconds</c>, published at that rate (due events every millisecond, as the
+    /// fake server paces its writes), at most 256 unconfirmed; prints <c>ready</c>, waits for <c>go</c>, prints
+    /// <c>sent N</c>.
+    /// </summary>
+    public static async Task<int> PacedChildMainAsync(string[] args)
+    {
+        string Get(string name) => args[Array.IndexOf(args, name) + 1];
+        var rate = double.Parse(Get("--rate"), CultureInfo.InvariantCulture);
+        var seconds = int.Parse(Get("--seconds"), CultureInfo.InvariantCulture);
+        var n = Get("--names").Split(',');
+        var names = new Dictionary<string, string> { ["presence"] = n[0], ["chat_msg"] = n[1], ["groupchat_msg"] = n[2] };
+        var w = Workload.Generate((int)(rate * (seconds + 2)), int.Parse(Get("--user-base"), CultureInfo.InvariantCulture));
+        var messages = w.Events.Select(Message.Of).ToArray();
+        await using var conn = await new ConnectionFactory { HostName = Get("--host"), Port = int.Parse(Get("--port"), CultureInfo.InvariantCulture), ClientProvidedName = "bench-bare-paced" }.CreateConnectionAsync();
+        var ch = (await BareLoop.OpenAsync(conn, confirms: true, 1))[0];
+        Console.WriteLine("ready");
+        if (Console.ReadLine() != "go") return 1;
+        var pending = new Queue<Task>();
+        var start = Stopwatch.GetTimestamp();
+        var end = start + (long)(seconds * Stopwatch.Frequency);
+        var next = 0;
+        while (next < messages.Length)
+        {
+            var now = Stopwatch.GetTimestamp();
+            if (now >= end) break;
+            var due = (long)((now - start) * rate / Stopwatch.Frequency);
+            if (next >= due) { Thread.Sleep(1); continue; }
+            while (next < messages.Length && next < due)
+            {
+                var m = messages[next++];
+                var props = BareLoop.Properties(m);
+                props.Headers = new Dictionary<string, object?> { [SentHeader] = Stopwatch.GetTimestamp() };
+                var t = ch.BasicPublishAsync(names[m.Exchange], m.RoutingKey, false, props, m.Body);
+                if (t.IsCompletedSuccessfully) continue;
+                pending.Enqueue(t.AsTask());
+                while (pending.Count > 0 && pending.Peek().IsCompleted) await pending.Dequeue();
+                if (pending.Count >= 256) await pending.Dequeue();
+            }
+        }
+        while (pending.Count > 0) await pending.Dequeue();
+        Console.WriteLine($"sent {next}");
+        await ch.DisposeAsync();
+        return 0;
+    }
+
     public static int FreePort()
     {
         using var l = new TcpListener(System.Net.IPAddress.Loopback, 0);

@@ -28,9 +28,10 @@ public sealed class Paced(string host, int port, EndToEnd e2e)
         await using var sink = await Sink.CreateAsync(host, port, names.Values);
         await using var c = await e2e.StartComponentAsync(confirms: true, names);
         var consumed = 0;
-        await sink.ConsumeAsync((at, type, body) =>
+        await sink.ConsumeAsync((at, props, body) =>
         {
             Interlocked.Increment(ref consumed);
+            var type = props.Type;
             if (type is null || !type.StartsWith("chat_msg", StringComparison.Ordinal)) return;
             var span = body.Span;
             var i = span.IndexOf(TurnMarker);
@@ -62,6 +63,55 @@ public sealed class Paced(string host, int port, EndToEnd e2e)
             if (Stopwatch.GetElapsedTime(start, written[k]) > TimeSpan.FromSeconds(10)) afterTen.Add(ms);
         }
         return (Summarize(all), Summarize(afterTen), lost);
+    }
+
+    /// <summary>
+    /// The same paced run for the bare client in its own fresh process (<c>--child-bare-paced</c>): one channel, confirms
+    /// on, up to 256 in flight, the same chat payloads and properties at the same rate; each message carries the
+    /// publish time (<see cref="Stopwatch"/> ticks, one clock for every process of the machine) in the header
+    /// <c>bench-sent</c>. Latency from that publish call to the consumer's read: the floor of this harness, broker and
+    /// client library included, for the component's figure to be read against.
+    /// </summary>
+    public async Task<(Latency All, Latency AfterTen, int Lost)> BareLatencyAsync(double rate, int seconds, int userBase)
+    {
+        var names = Rabbit.FreshNames();
+        await using var sink = await Sink.CreateAsync(host, port, names.Values);
+        var sent = new List<(long Sent, long Received)>();
+        var consumed = 0;
+        await sink.ConsumeAsync((at, props, _) =>
+        {
+            Interlocked.Increment(ref consumed);
+            if (props.Headers is { } h && h.TryGetValue(EndToEnd.SentHeader, out var v) && v is long t)
+                lock (sent) sent.Add((t, at));
+        });
+        var args = new List<string>
+        {
+            "--child-bare-paced", "--host", host, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--rate", rate.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--seconds", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--user-base", userBase.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--names", $"{names["presence"]},{names["chat_msg"]},{names["groupchat_msg"]}",
+        };
+        await using var child = Child.Start(typeof(EndToEnd).Assembly.Location, args, new Dictionary<string, string>());
+        await child.ExpectAsync("ready", TimeSpan.FromMinutes(2));
+        await child.SendAsync("go");
+        var line = await child.ExpectAsync("sent", TimeSpan.FromSeconds(seconds + 60));
+        var published = int.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
+        var idle = Stopwatch.StartNew();
+        var last = -1;
+        while (Volatile.Read(ref consumed) < published && idle.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            if (consumed != last) { last = consumed; idle.Restart(); }
+            await Task.Delay(20);
+        }
+        List<(long Sent, long Received)> got;
+        lock (sent) got = [.. sent];
+        if (got.Count == 0) return (Summarize([]), Summarize([]), published);
+        var start = got.Min(x => x.Sent);
+        var all = got.Select(x => Stopwatch.GetElapsedTime(x.Sent, x.Received).TotalMilliseconds).ToList();
+        var afterTen = got.Where(x => Stopwatch.GetElapsedTime(start, x.Sent) > TimeSpan.FromSeconds(10))
+            .Select(x => Stopwatch.GetElapsedTime(x.Sent, x.Received).TotalMilliseconds).ToList();
+        return (Summarize(all), Summarize(afterTen), published - got.Count);
     }
 
     /// <summary>One sample of the soak curve.</summary>

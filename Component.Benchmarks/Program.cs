@@ -30,6 +30,7 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 
 if (args.Contains("--child-bare")) return await EndToEnd.ChildMainAsync(args);
+if (args.Contains("--child-bare-paced")) return await EndToEnd.PacedChildMainAsync(args);
 
 var quick = args.Contains("--quick");
 var threads = args.Contains("--threads");
@@ -144,17 +145,21 @@ async Task LatencyFamilyAsync()
     var seconds = Arg("--latency-seconds", quick ? 5 : 30);
     var rates = ArgS("--latency-rates", "2000,8000").Split(',').Select(double.Parse).ToArray();
     Console.WriteLine();
-    Console.WriteLine($"## latency: confirms on, fresh component process per rate, {seconds} s paced, server write → consumer read (chat events), ms");
+    Console.WriteLine($"## latency: confirms on, fresh process per rate, {seconds} s paced, ms; component: server write → consumer read (chat events); bare: publish call → consumer read (the same chat payloads, 1 channel, ≤ 256 unconfirmed)");
     Console.WriteLine();
-    Console.WriteLine("| events/s | window | events | p50 | p99 | p99.9 | max |");
-    Console.WriteLine("|---|---|---|---|---|---|---|");
+    Console.WriteLine("| events/s | publisher | window | events | p50 | p99 | p99.9 | max |");
+    Console.WriteLine("|---|---|---|---|---|---|---|---|");
     var k = 0;
     foreach (var rate in rates)
     {
-        var (all, afterTen, lost) = await paced.LatencyAsync(rate, seconds, userBase: (k++ + 10) * Workload.Users);
-        Console.WriteLine($"| {rate:F0} | whole run | {all.Count} | {all.P50:F2} | {all.P99:F2} | {all.P999:F2} | {all.Max:F1} |");
-        Console.WriteLine($"| {rate:F0} | after the first 10 s | {afterTen.Count} | {afterTen.P50:F2} | {afterTen.P99:F2} | {afterTen.P999:F2} | {afterTen.Max:F1} |");
-        if (lost > 0) Console.WriteLine($"  {lost} chat events not received within 10 s of the last write");
+        var userBase = (k++ + 10) * Workload.Users;
+        foreach (var who in new[] { "component", "bare" })
+        {
+            var (all, afterTen, lost) = who == "component" ? await paced.LatencyAsync(rate, seconds, userBase) : await paced.BareLatencyAsync(rate, seconds, userBase);
+            Console.WriteLine($"| {rate:F0} | {who} | whole run | {all.Count} | {all.P50:F2} | {all.P99:F2} | {all.P999:F2} | {all.Max:F1} |");
+            Console.WriteLine($"| {rate:F0} | {who} | after the first 10 s | {afterTen.Count} | {afterTen.P50:F2} | {afterTen.P99:F2} | {afterTen.P999:F2} | {afterTen.Max:F1} |");
+            if (lost > 0) Console.WriteLine($"  {who}: {lost} chat events not received within 10 s of the last write");
+        }
     }
 }
 

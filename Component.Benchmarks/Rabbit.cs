@@ -154,12 +154,12 @@ public sealed class Sink : IAsyncDisposable
     }
 
     /// <summary>Consumes (auto-ack) and calls <paramref name="onMessage"/> with the receive timestamp, the AMQP type and the body.</summary>
-    public async Task ConsumeAsync(Action<long, string?, ReadOnlyMemory<byte>> onMessage)
+    public async Task ConsumeAsync(Action<long, IReadOnlyBasicProperties, ReadOnlyMemory<byte>> onMessage)
     {
         var consumer = new AsyncEventingBasicConsumer(_channel);
         consumer.ReceivedAsync += (_, e) =>
         {
-            onMessage(Stopwatch.GetTimestamp(), e.BasicProperties.Type, e.Body);
+            onMessage(Stopwatch.GetTimestamp(), e.BasicProperties, e.Body);
             return Task.CompletedTask;
         };
         await _channel.BasicConsumeAsync(Queue, true, consumer);
