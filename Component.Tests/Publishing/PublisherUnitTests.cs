@@ -139,6 +139,61 @@ public class PublishBufferTests
         Assert.That(b.TryTake(0, out _), Is.True);
         Assert.That(await b.WaitToTakeAsync(0, default), Is.False);
     }
+
+    [Test]
+    public async Task A_deferred_add_wakes_the_waiting_worker_only_on_WakeDeferred()
+    {
+        var b = new PublishBuffer(2, 100, 0, BufferFullPolicy.Backpressure, (_, _) => { });
+        var w0 = b.WaitToTakeAsync(0, default).AsTask();
+        var w1 = b.WaitToTakeAsync(1, default).AsTask();
+        Assert.That(await b.AddAsync(Env(1), 0, default, deferWake: true), Is.True);
+        Assert.That(await b.AddAsync(Env(2), 1, default, deferWake: true), Is.True);
+        await Task.Delay(50);
+        Assert.That(w0.IsCompleted || w1.IsCompleted, Is.False, "deferred: no worker woken yet");
+        // A worker that looks by itself finds the event at once.
+        Assert.That(await b.WaitToTakeAsync(0, default), Is.True);
+        b.WakeDeferred();
+        Assert.That(await w0.WaitAsync(TimeSpan.FromSeconds(5)), Is.True);
+        Assert.That(await w1.WaitAsync(TimeSpan.FromSeconds(5)), Is.True);
+        // An immediate add wakes at once.
+        Assert.That(b.TryTake(0, out _) && b.TryTake(1, out _), Is.True);
+        var again = b.WaitToTakeAsync(0, default).AsTask();
+        await b.AddAsync(Env(3), 0, default);
+        Assert.That(await again.WaitAsync(TimeSpan.FromSeconds(5)), Is.True);
+    }
+
+    [Test]
+    public async Task Deferred_adds_wake_the_workers_after_MaxDeferredEvents()
+    {
+        var b = new PublishBuffer(2, 1000, 0, BufferFullPolicy.Backpressure, (_, _) => { });
+        var w1 = b.WaitToTakeAsync(1, default).AsTask();
+        await b.AddAsync(Env(0), 1, default, deferWake: true);
+        for (var i = 1; i < PublishBuffer.MaxDeferredEvents - 1; i++) await b.AddAsync(Env(i), 0, default, deferWake: true);
+        await Task.Delay(50);
+        Assert.That(w1.IsCompleted, Is.False);
+        await b.AddAsync(Env(99), 0, default, deferWake: true);
+        Assert.That(await w1.WaitAsync(TimeSpan.FromSeconds(5)), Is.True);
+    }
+
+    [Test]
+    public async Task Deferred_wake_ups_are_released_before_waiting_for_room_and_on_complete()
+    {
+        var b = new PublishBuffer(2, maxTotal: 2, maxQueue: 0, BufferFullPolicy.Backpressure, (_, _) => { });
+        var w0 = b.WaitToTakeAsync(0, default).AsTask();
+        await b.AddAsync(Env(1), 0, default, deferWake: true);
+        await b.AddAsync(Env(2), 1, default, deferWake: true);
+        // Full: the producer is about to wait for room a worker must make, so the worker is woken first.
+        var third = b.AddAsync(Env(3), 1, default, deferWake: true).AsTask();
+        Assert.That(await w0.WaitAsync(TimeSpan.FromSeconds(5)), Is.True);
+        Assert.That(b.TryTake(0, out _), Is.True);
+        Assert.That(await third.WaitAsync(TimeSpan.FromSeconds(5)), Is.True);
+
+        var c = new PublishBuffer(1, 10, 0, BufferFullPolicy.Backpressure, (_, _) => { });
+        var waiting = c.WaitToTakeAsync(0, default).AsTask();
+        await c.AddAsync(Env(1), 0, default, deferWake: true);
+        c.Complete();
+        Assert.That(await waiting.WaitAsync(TimeSpan.FromSeconds(5)), Is.True, "the worker is released and finds its event");
+    }
 }
 
 public class DeclarerAndHostTests

@@ -179,8 +179,17 @@ public sealed partial class XmppComponentService(
 
     private async Task ReadAllAsync(ComponentConnection connection, EventClassifier classifier, CancellationToken ct)
     {
-        await foreach (var stanza in connection.ReadStanzasAsync(ct))
-            await HandleAsync(connection, classifier, stanza, ct);
+        // Events of stanzas that arrived together go to the workers together: one wake-up per worker and socket read.
+        connection.BeforeSocketRead = publisher.WakeWorkers;
+        try
+        {
+            await foreach (var stanza in connection.ReadStanzasAsync(ct))
+                await HandleAsync(connection, classifier, stanza, ct);
+        }
+        finally
+        {
+            publisher.WakeWorkers();
+        }
     }
 
     private async Task HandleAsync(ComponentConnection connection, EventClassifier classifier, XElement stanza, CancellationToken ct)
@@ -204,7 +213,7 @@ public sealed partial class XmppComponentService(
             metrics.EventProduced(e.Kind.Name());
             try
             {
-                await publisher.EnqueueAsync(e, ct);
+                await publisher.EnqueueDeferredAsync(e, ct);
             }
             catch (OperationCanceledException) when (ct.IsCancellationRequested)
             {

@@ -16,6 +16,18 @@ public interface IEventPublisher
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled while waiting.</exception>
     ValueTask EnqueueAsync(XmppEvent e, CancellationToken ct);
 
+    /// <summary>
+    /// Accepts one event as <see cref="EnqueueAsync"/> does, for a producer with more events at hand: the worker that
+    /// will publish it may be woken only by the next <see cref="WakeWorkers"/> (or after a bounded number of such
+    /// events), so that a run of events costs one wake-up per worker instead of one per event. The producer calls
+    /// <see cref="WakeWorkers"/> before it waits for anything else. The default does what <see cref="EnqueueAsync"/> does.
+    /// </summary>
+    /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled while waiting.</exception>
+    ValueTask EnqueueDeferredAsync(XmppEvent e, CancellationToken ct) => EnqueueAsync(e, ct);
+
+    /// <summary>Wakes the workers for every event accepted by <see cref="EnqueueDeferredAsync"/> so far. Never blocks.</summary>
+    void WakeWorkers() { }
+
     /// <summary>True while a broker connection is open.</summary>
     bool IsConnected { get; }
 

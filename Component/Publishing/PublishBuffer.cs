@@ -22,6 +22,8 @@ internal sealed class PublishBuffer
     private readonly Queue<PublishEnvelope>[] _queues;
     private readonly int[] _queueCounts;
     private readonly TaskCompletionSource<bool>?[] _dataWaiters;
+    private readonly List<TaskCompletionSource<bool>> _deferredWaiters = [];
+    private int _deferredEvents;
     private TaskCompletionSource? _roomWaiter;
     private readonly int _maxTotal, _maxQueue;
     private readonly BufferFullPolicy _policy;
@@ -53,10 +55,18 @@ internal sealed class PublishBuffer
 
     /// <summary>Adds <paramref name="e"/> to <paramref name="queue"/>, applying the full-buffer policy. False when the buffer is completed (shutting down): the event was not added.</summary>
     /// <exception cref="OperationCanceledException"><paramref name="ct"/> was cancelled while waiting for room (backpressure).</exception>
-    public ValueTask<bool> AddAsync(PublishEnvelope e, int queue, CancellationToken ct)
+    /// <param name="e">The event.</param>
+    /// <param name="queue">Its worker queue.</param>
+    /// <param name="deferWake">When true, a worker waiting on <paramref name="queue"/> is not woken now but by the next
+    /// <see cref="WakeDeferred"/>, or once <see cref="MaxDeferredEvents"/> events were added this way (a producer with
+    /// more events at hand wakes each worker once per run of events instead of once per event).</param>
+    /// <param name="ct">Cancels a wait for room.</param>
+    public ValueTask<bool> AddAsync(PublishEnvelope e, int queue, CancellationToken ct, bool deferWake = false)
     {
         PublishEnvelope? dropped = null;
         string? reason = null;
+        TaskCompletionSource<bool>? wake;
+        bool due;
         Task wait;
         lock (_lock)
         {
@@ -65,15 +75,15 @@ internal sealed class PublishBuffer
             var totalFull = _count >= _maxTotal;
             if (!queueFull && !totalFull)
             {
-                EnqueueLocked(e, queue);
-                return ValueTask.FromResult(true);
+                wake = EnqueueLocked(e, queue, deferWake, out due);
+                goto Added;
             }
             if (_policy == BufferFullPolicy.DropOldest)
             {
                 var victim = queueFull || _queues[queue].Count > 0 ? queue : LongestQueueLocked();
                 reason = queueFull ? "worker_queue_full" : "buffer_full";
                 dropped = DequeueLocked(victim);
-                EnqueueLocked(e, queue);
+                wake = EnqueueLocked(e, queue, deferWake, out due);
             }
             else
             {
@@ -82,14 +92,44 @@ internal sealed class PublishBuffer
                 goto Slow;
             }
         }
+        wake?.TrySetResult(true);
+        if (due) WakeDeferred();
         _onDrop(dropped!, reason!);
         return ValueTask.FromResult(true);
+    Added:
+        // Outside the lock: completing the waiter queues the worker's continuation (a thread wake-up).
+        wake?.TrySetResult(true);
+        if (due) WakeDeferred();
+        return ValueTask.FromResult(true);
     Slow:
+        // Before waiting for room, the workers must hold everything deferred so far, or the room might never come.
+        WakeDeferred();
         return WaitForRoomAsync(e, queue, wait, ct);
+    }
+
+    /// <summary>Most events added with <c>deferWake</c> before the waiting workers are woken anyway.</summary>
+    public const int MaxDeferredEvents = 64;
+
+    /// <summary>Wakes every worker whose queue received events added with <c>deferWake</c> since the last wake-up.</summary>
+    public void WakeDeferred()
+    {
+        TaskCompletionSource<bool>? single = null;
+        TaskCompletionSource<bool>[]? many = null;
+        lock (_lock)
+        {
+            if (_deferredWaiters.Count == 0) { _deferredEvents = 0; return; }
+            if (_deferredWaiters.Count == 1) single = _deferredWaiters[0];
+            else many = [.. _deferredWaiters];
+            _deferredWaiters.Clear();
+            _deferredEvents = 0;
+        }
+        single?.TrySetResult(true);
+        if (many is not null) foreach (var w in many) w.TrySetResult(true);
     }
 
     private async ValueTask<bool> WaitForRoomAsync(PublishEnvelope e, int queue, Task wait, CancellationToken ct)
     {
+        TaskCompletionSource<bool>? wake;
         while (true)
         {
             await wait.WaitAsync(ct).ConfigureAwait(false);
@@ -98,13 +138,16 @@ internal sealed class PublishBuffer
                 if (_completed) return false;
                 if ((_maxQueue == 0 || _queues[queue].Count < _maxQueue) && _count < _maxTotal)
                 {
-                    EnqueueLocked(e, queue);
-                    return true;
+                    wake = EnqueueLocked(e, queue, deferWake: false, out _);
+                    goto Added;
                 }
                 _roomWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 wait = _roomWaiter.Task;
             }
         }
+    Added:
+        wake?.TrySetResult(true);
+        return true;
     }
 
     /// <summary>Takes the oldest event of <paramref name="queue"/>, if any.</summary>
@@ -140,6 +183,7 @@ internal sealed class PublishBuffer
     {
         TaskCompletionSource? room;
         TaskCompletionSource<bool>?[] waiters;
+        TaskCompletionSource<bool>[] deferred;
         lock (_lock)
         {
             _completed = true;
@@ -147,8 +191,12 @@ internal sealed class PublishBuffer
             _roomWaiter = null;
             waiters = (TaskCompletionSource<bool>?[])_dataWaiters.Clone();
             Array.Clear(_dataWaiters);
+            // A deferred waiter's queue holds events: it is released with true, so that its worker takes them.
+            deferred = [.. _deferredWaiters];
+            _deferredWaiters.Clear();
         }
         room?.TrySetResult();
+        foreach (var w in deferred) w.TrySetResult(true);
         foreach (var w in waiters) w?.TrySetResult(false);
     }
 
@@ -165,13 +213,22 @@ internal sealed class PublishBuffer
         }
     }
 
-    private void EnqueueLocked(PublishEnvelope e, int queue)
+    /// <summary>
+    /// Adds <paramref name="e"/>; returns the waiter to complete outside the lock (null: none, or deferred), and whether
+    /// the deferred waiters are due (<see cref="MaxDeferredEvents"/> reached).
+    /// </summary>
+    private TaskCompletionSource<bool>? EnqueueLocked(PublishEnvelope e, int queue, bool deferWake, out bool deferredDue)
     {
         _queues[queue].Enqueue(e);
         _queueCounts[queue]++;
         _count++;
         var w = _dataWaiters[queue];
-        if (w is not null) { _dataWaiters[queue] = null; w.TrySetResult(true); }
+        if (w is not null) _dataWaiters[queue] = null;
+        deferredDue = false;
+        if (!deferWake) return w;
+        if (w is not null) _deferredWaiters.Add(w);
+        deferredDue = ++_deferredEvents >= MaxDeferredEvents;
+        return null;
     }
 
     private PublishEnvelope DequeueLocked(int queue)

@@ -90,7 +90,15 @@ public sealed partial class RabbitEventPublisher : IEventPublisher, IHostedServi
     }
 
     /// <inheritdoc />
-    public async ValueTask EnqueueAsync(XmppEvent e, CancellationToken ct)
+    public ValueTask EnqueueAsync(XmppEvent e, CancellationToken ct) => EnqueueAsync(e, deferWake: false, ct);
+
+    /// <inheritdoc />
+    public ValueTask EnqueueDeferredAsync(XmppEvent e, CancellationToken ct) => EnqueueAsync(e, deferWake: true, ct);
+
+    /// <inheritdoc />
+    public void WakeWorkers() => _buffer.WakeDeferred();
+
+    private async ValueTask EnqueueAsync(XmppEvent e, bool deferWake, CancellationToken ct)
     {
         var env = _envelopes.Create(e, out var refusal);
         if (env is null)
@@ -104,7 +112,7 @@ public sealed partial class RabbitEventPublisher : IEventPublisher, IHostedServi
         var queue = _selector.Select(e.RoutingUser, _buffer.QueueLength);
         _ledger.Accept();
         bool added;
-        try { added = await _buffer.AddAsync(env, queue, ct).ConfigureAwait(false); }
+        try { added = await _buffer.AddAsync(env, queue, ct, deferWake).ConfigureAwait(false); }
         catch { _ledger.Withdraw(); throw; }
         if (!added) _ledger.Dropped("shutdown");
     }

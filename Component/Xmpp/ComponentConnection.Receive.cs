@@ -117,8 +117,16 @@ public sealed partial class ComponentConnection
         }
     }
 
+    /// <summary>
+    /// Called by the reading enumeration before each wait for more bytes from the socket, that is, when every stanza
+    /// received so far has been yielded (a consumer that holds back work while more stanzas are at hand does it now).
+    /// Runs on the reading task; an exception from it ends the enumeration. Null: nothing is called.
+    /// </summary>
+    public Action? BeforeSocketRead { get; set; }
+
     private async ValueTask<ReadResult> ReadWithTimeoutAsync(CancellationToken ct)
     {
+        BeforeSocketRead?.Invoke();
         // One timeout source per caller token, re-armed for each read; replaced only once it has fired (a read that
         // timed out ends the stream, so that happens only when handling the previous frames outlasted the timeout).
         if (_readTimeout is null || _readTimeoutFor != ct || !_readTimeout.TryReset())
