@@ -193,6 +193,8 @@ public sealed class EndToEnd(string host, int port, string componentDll, IReadOn
             await BareLoop.PublishAsync(channels, messages, names, inFlight);
             Console.WriteLine("sent");
         }
+        // Stay until the parent has read this process's CPU time and closes stdin (or stops it).
+        Console.ReadLine();
         foreach (var ch in channels) await ch.DisposeAsync();
         return 0;
     }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
@@ -24,7 +25,7 @@ internal sealed class CopyMatchTable
     private readonly int _max;
     private readonly Dictionary<UInt128, LinkedListNode<Entry>> _map = new();
     private readonly LinkedList<Entry> _order = new(); // by First, oldest first (when the clock is monotonic)
-    private readonly IncrementalHash _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+    private readonly byte[] _scratch = new byte[2048];
 
     public CopyMatchTable(TimeSpan window, int max)
     {
@@ -76,21 +77,30 @@ internal sealed class CopyMatchTable
 
     private UInt128 Key(string from, string to, string? id, string body)
     {
-        Append(from);
-        Append(to);
-        Append(id);
-        Append(body);
+        // The four fields, length-prefixed, in one buffer and one hash call: each incremental append was a call into
+        // the crypto library of its own.
+        var size = 16 + 2 * (from.Length + to.Length + (id?.Length ?? 0) + body.Length);
+        var rented = size <= _scratch.Length ? null : ArrayPool<byte>.Shared.Rent(size);
+        var buffer = (rented ?? _scratch).AsSpan(0, size);
+        var at = 0;
+        Append(buffer, ref at, from);
+        Append(buffer, ref at, to);
+        Append(buffer, ref at, id);
+        Append(buffer, ref at, body);
         Span<byte> digest = stackalloc byte[32];
-        _hash.GetHashAndReset(digest);
+        SHA256.HashData(buffer, digest);
+        if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         return new UInt128(BinaryPrimitives.ReadUInt64LittleEndian(digest), BinaryPrimitives.ReadUInt64LittleEndian(digest[8..]));
     }
 
     // Length-prefixed so that field boundaries cannot be shifted ("a|b","c" vs "a","b|c"); -1 marks an absent id.
-    private void Append(string? value)
+    private static void Append(Span<byte> buffer, ref int at, string? value)
     {
-        Span<byte> length = stackalloc byte[4];
-        BinaryPrimitives.WriteInt32LittleEndian(length, value?.Length ?? -1);
-        _hash.AppendData(length);
-        if (value is not null) _hash.AppendData(MemoryMarshal.AsBytes(value.AsSpan()));
+        BinaryPrimitives.WriteInt32LittleEndian(buffer[at..], value?.Length ?? -1);
+        at += 4;
+        if (value is null) return;
+        var bytes = MemoryMarshal.AsBytes(value.AsSpan());
+        bytes.CopyTo(buffer[at..]);
+        at += bytes.Length;
     }
 }
