@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 using System.Security.Cryptography;
+using System.Text;
 
 namespace XmppRabbitComponent.Classification;
 
@@ -25,7 +26,7 @@ internal sealed class CopyMatchTable
     private readonly int _max;
     private readonly Dictionary<UInt128, LinkedListNode<Entry>> _map = new();
     private readonly LinkedList<Entry> _order = new(); // by First, oldest first (when the clock is monotonic)
-    private readonly byte[] _scratch = new byte[2048];
+    private readonly byte[] _scratch = new byte[4096];
 
     public CopyMatchTable(TimeSpan window, int max)
     {
@@ -77,9 +78,9 @@ internal sealed class CopyMatchTable
 
     private UInt128 Key(string from, string to, string? id, string body)
     {
-        // The four fields, length-prefixed, in one buffer and one hash call: each incremental append was a call into
-        // the crypto library of its own.
-        var size = 16 + 2 * (from.Length + to.Length + (id?.Length ?? 0) + body.Length);
+        // The four fields, length-prefixed UTF-8, in one buffer and one hash call (XML text is valid UTF-16, so the
+        // encoding is exact).
+        var size = 16 + Encoding.UTF8.GetMaxByteCount(from.Length + to.Length + (id?.Length ?? 0) + body.Length);
         var rented = size <= _scratch.Length ? null : ArrayPool<byte>.Shared.Rent(size);
         var buffer = (rented ?? _scratch).AsSpan(0, size);
         var at = 0;
@@ -88,7 +89,7 @@ internal sealed class CopyMatchTable
         Append(buffer, ref at, id);
         Append(buffer, ref at, body);
         Span<byte> digest = stackalloc byte[32];
-        SHA256.HashData(buffer, digest);
+        SHA256.HashData(buffer[..at], digest);
         if (rented is not null) ArrayPool<byte>.Shared.Return(rented);
         return new UInt128(BinaryPrimitives.ReadUInt64LittleEndian(digest), BinaryPrimitives.ReadUInt64LittleEndian(digest[8..]));
     }
@@ -96,11 +97,14 @@ internal sealed class CopyMatchTable
     // Length-prefixed so that field boundaries cannot be shifted ("a|b","c" vs "a","b|c"); -1 marks an absent id.
     private static void Append(Span<byte> buffer, ref int at, string? value)
     {
-        BinaryPrimitives.WriteInt32LittleEndian(buffer[at..], value?.Length ?? -1);
-        at += 4;
-        if (value is null) return;
-        var bytes = MemoryMarshal.AsBytes(value.AsSpan());
-        bytes.CopyTo(buffer[at..]);
-        at += bytes.Length;
+        if (value is null)
+        {
+            BinaryPrimitives.WriteInt32LittleEndian(buffer[at..], -1);
+            at += 4;
+            return;
+        }
+        var written = Encoding.UTF8.GetBytes(value, buffer[(at + 4)..]);
+        BinaryPrimitives.WriteInt32LittleEndian(buffer[at..], written);
+        at += 4 + written;
     }
 }
