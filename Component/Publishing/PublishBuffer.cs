@@ -153,6 +153,9 @@ internal sealed class PublishBuffer
     /// <summary>Takes the oldest event of <paramref name="queue"/>, if any.</summary>
     public bool TryTake(int queue, out PublishEnvelope e)
     {
+        // Without the lock when the queue looks empty: a worker asks after every confirm, and the reader holds the
+        // lock for each event. A racing add is seen by the caller's next WaitToTakeAsync, which takes the lock.
+        if (Volatile.Read(ref _queueCounts[queue]) == 0) { e = null!; return false; }
         TaskCompletionSource? room;
         lock (_lock)
         {
