@@ -10,7 +10,8 @@
 //             256 in flight, 8 × 32) in its own fresh process; cold (first batch) and warm; until all events sit in
 //             one durable queue. CPU of the measured process alone; allocation per event of the component.
 //   stages:   the XMPP side in memory, one thread: allocation and thread CPU per event, stage by stage.
-//   latency:  confirms on, paced at 2,000 and 8,000 events/s: server write → consumer read, p50/p99/p99.9/max.
+//   latency:  confirms on, paced at 2,000 and 8,000 events/s: server write → consumer read, p50/p99/p99.9/max;
+//             the same for the bare client paced in its own process (publish call → consumer read).
 //   soak:     confirms on, 2,000 events/s for N minutes: resident memory, GC heap and CPU of the component.
 // Usage: dotnet run -c Release --project Component.Benchmarks -- [--mode e2e|stages|latency|soak|all|pipeline|engine]
 //        [--port 5673] [--events N] [--reps N] [--warm-batches 2] [--confirms on|off|both] [--workers N|both]
