@@ -142,7 +142,7 @@ public sealed class EndToEnd(string host, int port, string componentDll, IReadOn
             "--inflight", inFlight.ToString(CultureInfo.InvariantCulture),
             "--batch-events", string.Join(",", batches.Select(b => b.Events.Count.ToString(CultureInfo.InvariantCulture))),
             "--batch-target", batches[0].Target.ToString(CultureInfo.InvariantCulture),
-            "--names", $"{names["presence"]},{names["chat_msg"]},{names["groupchat_msg"]}",
+            "--names", ChildArgs.FormatNames(names),
         };
         await using var child = Child.Start(typeof(EndToEnd).Assembly.Location, args, new Dictionary<string, string>());
         await child.ExpectAsync("ready", TimeSpan.FromMinutes(2));
@@ -169,10 +169,9 @@ public sealed class EndToEnd(string host, int port, string componentDll, IReadOn
     /// </summary>
     public static async Task<int> ChildMainAsync(string[] args)
     {
-        string Get(string name) => args[Array.IndexOf(args, name) + 1];
+        string Get(string name) => ChildArgs.Get(args, name);
         var confirms = Get("--confirms") == "on";
-        var n = Get("--names").Split(',');
-        var names = new Dictionary<string, string> { ["presence"] = n[0], ["chat_msg"] = n[1], ["groupchat_msg"] = n[2] };
+        var names = ChildArgs.ParseNames(Get("--names"));
         var counts = Get("--batch-events").Split(',').Select(int.Parse).ToArray();
         var target = int.Parse(Get("--batch-target"), CultureInfo.InvariantCulture);
         var batches = new List<Message[]>();
@@ -182,7 +181,7 @@ public sealed class EndToEnd(string host, int port, string componentDll, IReadOn
             if (w.Events.Count != counts[k]) throw new InvalidOperationException($"batch {k}: {w.Events.Count} events, the parent has {counts[k]}");
             batches.Add(w.Events.Select(Message.Of).ToArray());
         }
-        await using var conn = await new ConnectionFactory { HostName = Get("--host"), Port = int.Parse(Get("--port"), CultureInfo.InvariantCulture), ClientProvidedName = "bench-bare" }.CreateConnectionAsync();
+        await using var conn = await ChildArgs.ConnectAsync(args, "bench-bare");
         var channels = await BareLoop.OpenAsync(conn, confirms, int.Parse(Get("--channels"), CultureInfo.InvariantCulture));
         var inFlight = int.Parse(Get("--inflight"), CultureInfo.InvariantCulture);
         GC.Collect(2, GCCollectionMode.Forced, blocking: true, compacting: true);
@@ -203,21 +202,20 @@ public sealed class EndToEnd(string host, int port, string componentDll, IReadOn
     public const string SentHeader = "bench-sent";
 
     /// <summary>
-    /// The bare paced child (<c>--child-bare-paced</c>): one channel with confirms on, the chat events of a workload
+    /// The bare paced child (<c>--child-bare-paced</c>): one channel with confirms on, every event of a workload
     /// for <c>--rate</c> events/s over <c>--seconds</c>, published at that rate (due events every millisecond, as the
     /// fake server paces its writes), at most 256 unconfirmed; prints <c>ready</c>, waits for <c>go</c>, prints
     /// <c>sent N</c>.
     /// </summary>
     public static async Task<int> PacedChildMainAsync(string[] args)
     {
-        string Get(string name) => args[Array.IndexOf(args, name) + 1];
+        string Get(string name) => ChildArgs.Get(args, name);
         var rate = double.Parse(Get("--rate"), CultureInfo.InvariantCulture);
         var seconds = int.Parse(Get("--seconds"), CultureInfo.InvariantCulture);
-        var n = Get("--names").Split(',');
-        var names = new Dictionary<string, string> { ["presence"] = n[0], ["chat_msg"] = n[1], ["groupchat_msg"] = n[2] };
+        var names = ChildArgs.ParseNames(Get("--names"));
         var w = Workload.Generate((int)(rate * (seconds + 2)), int.Parse(Get("--user-base"), CultureInfo.InvariantCulture));
         var messages = w.Events.Select(Message.Of).ToArray();
-        await using var conn = await new ConnectionFactory { HostName = Get("--host"), Port = int.Parse(Get("--port"), CultureInfo.InvariantCulture), ClientProvidedName = "bench-bare-paced" }.CreateConnectionAsync();
+        await using var conn = await ChildArgs.ConnectAsync(args, "bench-bare-paced");
         var ch = (await BareLoop.OpenAsync(conn, confirms: true, 1))[0];
         Console.WriteLine("ready");
         if (Console.ReadLine() != "go") return 1;
@@ -247,6 +245,27 @@ public sealed class EndToEnd(string host, int port, string componentDll, IReadOn
         Console.WriteLine($"sent {next}");
         await ch.DisposeAsync();
         return 0;
+    }
+
+    /// <summary>The command line shared by the bare child processes: <c>--host</c>, <c>--port</c>, <c>--names</c>.</summary>
+    public static class ChildArgs
+    {
+        /// <summary>The value after <paramref name="name"/>.</summary>
+        public static string Get(string[] args, string name) => args[Array.IndexOf(args, name) + 1];
+
+        /// <summary>The run's exchange names as one <c>--names</c> value: presence, chat_msg, groupchat_msg.</summary>
+        public static string FormatNames(IReadOnlyDictionary<string, string> names) => $"{names["presence"]},{names["chat_msg"]},{names["groupchat_msg"]}";
+
+        /// <summary>The inverse of <see cref="FormatNames"/>.</summary>
+        public static Dictionary<string, string> ParseNames(string value)
+        {
+            var n = value.Split(',');
+            return new Dictionary<string, string> { ["presence"] = n[0], ["chat_msg"] = n[1], ["groupchat_msg"] = n[2] };
+        }
+
+        /// <summary>A connection to the broker at <c>--host</c>:<c>--port</c>, named <paramref name="clientName"/>.</summary>
+        public static Task<IConnection> ConnectAsync(string[] args, string clientName) =>
+            new ConnectionFactory { HostName = Get(args, "--host"), Port = int.Parse(Get(args, "--port"), CultureInfo.InvariantCulture), ClientProvidedName = clientName }.CreateConnectionAsync();
     }
 
     public static int FreePort()

@@ -45,13 +45,7 @@ public sealed class Paced(string host, int port, EndToEnd e2e)
         var count = await writer;
         var start = written[0];
         var expected = w.Index.Take(count).Sum(s => s.Events);
-        var idle = Stopwatch.StartNew();
-        var last = -1;
-        while (Volatile.Read(ref consumed) < expected && idle.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            if (consumed != last) { last = consumed; idle.Restart(); }
-            await Task.Delay(20);
-        }
+        await WaitForConsumedAsync(() => Volatile.Read(ref consumed), expected);
         List<double> all = [], afterTen = [];
         var lost = 0;
         for (var k = 0; k < count; k++)
@@ -67,7 +61,7 @@ public sealed class Paced(string host, int port, EndToEnd e2e)
 
     /// <summary>
     /// The same paced run for the bare client in its own fresh process (<c>--child-bare-paced</c>): one channel, confirms
-    /// on, up to 256 in flight, the same chat payloads and properties at the same rate; each message carries the
+    /// on, up to 256 in flight, the same payloads (every event of the workload, chat and presence) and properties at the same rate; each message carries the
     /// publish time (<see cref="Stopwatch"/> ticks, one clock for every process of the machine) in the header
     /// <c>bench-sent</c>. Latency from that publish call to the consumer's read: the floor of this harness, broker and
     /// client library included, for the component's figure to be read against.
@@ -90,20 +84,14 @@ public sealed class Paced(string host, int port, EndToEnd e2e)
             "--rate", rate.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--seconds", seconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--user-base", userBase.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "--names", $"{names["presence"]},{names["chat_msg"]},{names["groupchat_msg"]}",
+            "--names", EndToEnd.ChildArgs.FormatNames(names),
         };
         await using var child = Child.Start(typeof(EndToEnd).Assembly.Location, args, new Dictionary<string, string>());
         await child.ExpectAsync("ready", TimeSpan.FromMinutes(2));
         await child.SendAsync("go");
         var line = await child.ExpectAsync("sent", TimeSpan.FromSeconds(seconds + 60));
         var published = int.Parse(line.Split(' ')[1], System.Globalization.CultureInfo.InvariantCulture);
-        var idle = Stopwatch.StartNew();
-        var last = -1;
-        while (Volatile.Read(ref consumed) < published && idle.Elapsed < TimeSpan.FromSeconds(10))
-        {
-            if (consumed != last) { last = consumed; idle.Restart(); }
-            await Task.Delay(20);
-        }
+        await WaitForConsumedAsync(() => Volatile.Read(ref consumed), published);
         List<(long Sent, long Received)> got;
         lock (sent) got = [.. sent];
         if (got.Count == 0) return (Summarize([]), Summarize([]), published);
@@ -151,6 +139,18 @@ public sealed class Paced(string host, int port, EndToEnd e2e)
         }
         await writer;
         return points;
+    }
+
+    /// <summary>Waits until <paramref name="consumed"/> reaches <paramref name="expected"/>, or nothing more arrived for 10 s.</summary>
+    private static async Task WaitForConsumedAsync(Func<int> consumed, int expected)
+    {
+        var idle = Stopwatch.StartNew();
+        var last = -1;
+        while (consumed() is var now && now < expected && idle.Elapsed < TimeSpan.FromSeconds(10))
+        {
+            if (now != last) { last = now; idle.Restart(); }
+            await Task.Delay(20);
+        }
     }
 
     private static Latency Summarize(List<double> ms)

@@ -153,7 +153,7 @@ public sealed class Sink : IAsyncDisposable
         await _channel.QueuePurgeAsync(Queue);
     }
 
-    /// <summary>Consumes (auto-ack) and calls <paramref name="onMessage"/> with the receive timestamp, the AMQP type and the body.</summary>
+    /// <summary>Consumes (auto-ack) and calls <paramref name="onMessage"/> with the receive timestamp (<see cref="Stopwatch"/> ticks), the AMQP properties and the body.</summary>
     public async Task ConsumeAsync(Action<long, IReadOnlyBasicProperties, ReadOnlyMemory<byte>> onMessage)
     {
         var consumer = new AsyncEventingBasicConsumer(_channel);

@@ -73,33 +73,24 @@ internal sealed class PublishBuffer
             if (_completed) return ValueTask.FromResult(false);
             var queueFull = _maxQueue > 0 && _queues[queue].Count >= _maxQueue;
             var totalFull = _count >= _maxTotal;
-            if (!queueFull && !totalFull)
+            if (queueFull || totalFull)
             {
-                wake = EnqueueLocked(e, queue, deferWake, out due);
-                goto Added;
-            }
-            if (_policy == BufferFullPolicy.DropOldest)
-            {
+                if (_policy != BufferFullPolicy.DropOldest)
+                {
+                    _roomWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    wait = _roomWaiter.Task;
+                    goto Slow;
+                }
                 var victim = queueFull || _queues[queue].Count > 0 ? queue : LongestQueueLocked();
                 reason = queueFull ? "worker_queue_full" : "buffer_full";
                 dropped = DequeueLocked(victim);
-                wake = EnqueueLocked(e, queue, deferWake, out due);
             }
-            else
-            {
-                _roomWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                wait = _roomWaiter.Task;
-                goto Slow;
-            }
+            wake = EnqueueLocked(e, queue, deferWake, out due);
         }
-        wake?.TrySetResult(true);
-        if (due) WakeDeferred();
-        _onDrop(dropped!, reason!);
-        return ValueTask.FromResult(true);
-    Added:
         // Outside the lock: completing the waiter queues the worker's continuation (a thread wake-up).
         wake?.TrySetResult(true);
         if (due) WakeDeferred();
+        if (dropped is not null) _onDrop(dropped, reason!);
         return ValueTask.FromResult(true);
     Slow:
         // Before waiting for room, the workers must hold everything deferred so far, or the room might never come.
@@ -113,18 +104,15 @@ internal sealed class PublishBuffer
     /// <summary>Wakes every worker whose queue received events added with <c>deferWake</c> since the last wake-up.</summary>
     public void WakeDeferred()
     {
-        TaskCompletionSource<bool>? single = null;
-        TaskCompletionSource<bool>[]? many = null;
+        TaskCompletionSource<bool>[] waiters;
         lock (_lock)
         {
-            if (_deferredWaiters.Count == 0) { _deferredEvents = 0; return; }
-            if (_deferredWaiters.Count == 1) single = _deferredWaiters[0];
-            else many = [.. _deferredWaiters];
-            _deferredWaiters.Clear();
             _deferredEvents = 0;
+            if (_deferredWaiters.Count == 0) return;
+            waiters = [.. _deferredWaiters];
+            _deferredWaiters.Clear();
         }
-        single?.TrySetResult(true);
-        if (many is not null) foreach (var w in many) w.TrySetResult(true);
+        foreach (var w in waiters) w.TrySetResult(true);
     }
 
     private async ValueTask<bool> WaitForRoomAsync(PublishEnvelope e, int queue, Task wait, CancellationToken ct)
@@ -139,13 +127,12 @@ internal sealed class PublishBuffer
                 if ((_maxQueue == 0 || _queues[queue].Count < _maxQueue) && _count < _maxTotal)
                 {
                     wake = EnqueueLocked(e, queue, deferWake: false, out _);
-                    goto Added;
+                    break;
                 }
                 _roomWaiter ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
                 wait = _roomWaiter.Task;
             }
         }
-    Added:
         wake?.TrySetResult(true);
         return true;
     }
